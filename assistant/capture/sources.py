@@ -1,0 +1,226 @@
+"""Frame sources behind one small interface, and ``open_source`` to pick one.
+
+Every source has ``read() -> Frame | None`` (None = end of stream), ``fps``,
+``live`` (True: frames arrive in real time and stale ones are dropped; False:
+every frame is delivered, like a file), ``description`` and ``close()``.
+
+- ``sim`` (default): the virtual rig, see :mod:`assistant.sim.source`;
+- a camera index (``0``) or device path (``/dev/video0``): a threaded grabber;
+- a URL (``rtsp://``, ``http://``...): a threaded grabber over FFmpeg;
+- a video file: every frame, timestamped ``index / fps``;
+- ``module:factory``: a plugin object following DESIGN.md's duck-typed contract.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any, Protocol
+
+import cv2
+import numpy as np
+
+from assistant.capture.grabber import LatestFrameGrabber
+from assistant.config import Config
+from assistant.errors import SourceError
+from assistant.types import Frame
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".mxf", ".ts", ".wmv"}
+
+
+class FrameSource(Protocol):
+    """What the pipeline needs from any source."""
+
+    fps: float
+    live: bool
+    description: str
+
+    def read(self) -> Frame | None: ...
+
+    def close(self) -> None: ...
+
+
+class VideoFileSource:
+    """Reads every frame of a video file with its media time ``index / fps``."""
+
+    live = False
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.description = f"file:{self.path.name}"
+        self._capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        if not self._capture.isOpened():
+            raise SourceError(f"{self.path}: cannot open as a video; check that it is a video file OpenCV's FFmpeg can read")
+        fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        if not math.isfinite(fps) or fps <= 0 or fps > 1000:
+            raise SourceError(f"{self.path}: the frame rate is unknown; re-encode the clip with a fixed frame rate")
+        self.fps = fps
+        self.frame_count = max(0, int(self._capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+        self._index = 0
+
+    def read(self) -> Frame | None:
+        ok, image = self._capture.read()
+        if not ok or image is None:
+            return None
+        frame = Frame(as_bgr(image, self.description), self._index / self.fps, self._index)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        self._capture.release()
+
+
+class GrabbedSource:
+    """A live camera or stream: a capture thread keeps only the newest frame.
+
+    Timestamps are seconds since the first frame, taken when each frame was
+    captured, so a slow consumer sees real time pass rather than a backlog.
+    """
+
+    live = True
+
+    def __init__(self, capture_factory: Any, description: str, fps: float, watchdog_s: float) -> None:
+        self.description = description
+        self.fps = fps
+        self.watchdog_s = watchdog_s
+        self._grabber = LatestFrameGrabber(capture_factory, name=description)
+        self._grabber.start()
+        self._index = 0
+        self._t0: float | None = None
+
+    def read(self) -> Frame | None:
+        grabbed = self._grabber.next(timeout=self.watchdog_s)
+        if grabbed is None:
+            if self._grabber.finished:
+                return None
+            raise SourceError(
+                f"{self.description}: no frame for {self.watchdog_s:.1f} s; check the cable or stream, "
+                "or raise source.watchdog_s"
+            )
+        image, captured_at = grabbed
+        if self._t0 is None:
+            self._t0 = captured_at
+        frame = Frame(as_bgr(image, self.description), captured_at - self._t0, self._index)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        self._grabber.stop()
+
+
+class PluginSource:
+    """Adapts a user's duck-typed source object (DESIGN.md) to :class:`FrameSource`."""
+
+    def __init__(self, obj: Any, description: str) -> None:
+        if not callable(getattr(obj, "read", None)):
+            raise SourceError(f"{description}: the plugin object has no read() method; see 'Plugins' in the README")
+        self._obj = obj
+        self.description = description
+        self.fps = float(getattr(obj, "fps", 30.0) or 30.0)
+        self.live = bool(getattr(obj, "live", True))
+        self._index = 0
+
+    def read(self) -> Frame | None:
+        item = self._obj.read()
+        if item is None:
+            return None
+        if isinstance(item, tuple):
+            if len(item) != 2:
+                raise SourceError(f"{self.description}: read() returned a tuple of {len(item)}; return (array, t_seconds)")
+            image, t = item
+        else:
+            image, t = item, self._index / self.fps
+        frame = Frame(as_bgr(image, self.description), float(t), self._index)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        close = getattr(self._obj, "close", None)
+        if callable(close):
+            close()
+
+
+def as_bgr(image: Any, description: str) -> np.ndarray:
+    """Bring what a source delivered to BGR uint8 (H, W, 3), or say what is wrong."""
+    if not isinstance(image, np.ndarray) or image.size == 0:
+        raise SourceError(f"{description}: delivered an empty or non-array frame")
+    if image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise SourceError(f"{description}: frames of type {image.dtype} are not supported; deliver uint8 BGR")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.ndim == 3 and image.shape[2] == 1:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image
+    raise SourceError(f"{description}: frames of shape {image.shape} are not supported; deliver (H, W, 3) BGR")
+
+
+PLUGIN_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+def open_source(spec: str, config: Config, scene: Path | None = None) -> FrameSource:
+    """Open the source named by ``spec`` (see the module docstring)."""
+    if spec == "sim":
+        from assistant.sim.source import SimSource
+
+        return SimSource.from_file(scene or Path(config.sim.scene))
+    if spec.isdigit():
+        index = int(spec)
+        return _grabbed(lambda: cv2.VideoCapture(index), f"camera:{index}", config, request_format=True)
+    if "://" in spec:
+        return _grabbed(lambda: cv2.VideoCapture(spec, cv2.CAP_FFMPEG), f"stream:{spec}", config, request_format=False)
+    path = Path(spec)
+    if path.exists():
+        if stat.S_ISCHR(os.stat(path).st_mode):
+            return _grabbed(lambda: cv2.VideoCapture(str(path)), f"camera:{path}", config, request_format=True)
+        if path.is_dir():
+            raise SourceError(f"{path}: is a directory; give a video file, a camera index or 'sim'")
+        return VideoFileSource(path)
+    if PLUGIN_SPEC.match(spec) and path.suffix.lower() not in VIDEO_SUFFIXES:
+        return _plugin(spec)
+    raise SourceError(f"{spec}: no such file; give 'sim', a camera index like 0, a device path, a video file, a URL or module:factory")
+
+
+def _grabbed(factory: Any, description: str, config: Config, request_format: bool) -> GrabbedSource:
+    """Open a capture now (so a bad device fails at once) and hand it to a grabber thread."""
+
+    def opened() -> Any:
+        capture = factory()
+        if not capture.isOpened():
+            raise SourceError(f"{description}: cannot open; check it is connected and not in use ('focus-assistant devices' lists cameras)")
+        return capture
+
+    capture = opened()
+    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    if request_format:
+        capture.set(cv2.CAP_PROP_FRAME_WIDTH, config.source.width)
+        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, config.source.height)
+        capture.set(cv2.CAP_PROP_FPS, config.source.fps)
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+    first = [capture]
+
+    def factory_once() -> Any:
+        return first.pop() if first else opened()
+
+    fps = fps if 0 < fps <= 1000 else config.source.fps
+    return GrabbedSource(factory_once, description, fps, config.source.watchdog_s)
+
+
+def _plugin(spec: str) -> PluginSource:
+    module_name, factory_name = spec.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SourceError(f"{spec}: cannot import module {module_name!r} ({exc}); check it is on PYTHONPATH") from exc
+    factory = getattr(module, factory_name, None)
+    if not callable(factory):
+        raise SourceError(f"{spec}: module {module_name!r} has no callable {factory_name!r}")
+    return PluginSource(factory(), f"plugin:{spec}")

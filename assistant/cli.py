@@ -1,0 +1,105 @@
+"""Command line: ``focus-assistant`` / ``python -m assistant``.
+
+User mistakes (bad paths, bad config, unreadable video) end with one line on
+stderr and exit code 2; internal failures with exit code 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import NoReturn, Sequence
+
+from assistant import __version__
+from assistant.errors import AssistantError, UserInputError
+
+PROG = "focus-assistant"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake in one line with exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Real-time camera focus monitoring and focus-pull assistant.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    live = commands.add_parser("live", help="watch a source live: sharpness overlay, logs, recording",
+                               description="Watch a source live with the focus overlay. With no display, or "
+                                           "--headless, prints a status line and writes the requested files.")
+    live.add_argument("--source", default="sim", metavar="SRC",
+                      help="sim (virtual rig, default), a camera index like 0, a device path, a video file, "
+                           "a URL, or module:factory for a plugin source")
+    live.add_argument("--scene", type=Path, metavar="FILE", help="virtual rig scene file (default from config)")
+    live.add_argument("--headless", action="store_true", help="no window, even when a display exists")
+    live.add_argument("--record", type=Path, metavar="OUT.mp4", help="write the annotated video")
+    live.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write labelled focus events (JSON Lines)")
+    live.add_argument("--tracks", type=Path, metavar="OUT.jsonl", help="write per-frame focus and subjects (JSON Lines)")
+    live.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    live.add_argument("--config", type=Path, metavar="FILE", help="settings file (see config/default.toml)")
+    live.set_defaults(run=_run_live)
+
+    devices = commands.add_parser("devices", help="list cameras and audio outputs",
+                                  description="List video capture devices and audio outputs on this machine.")
+    devices.set_defaults(run=_run_devices)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return int(args.run(args) or 0)
+    except UserInputError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except AssistantError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM behaves like Ctrl-C: the pipeline stops and closes every output."""
+    raise KeyboardInterrupt
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _run_live(args: argparse.Namespace) -> int:
+    from assistant.live import LiveOptions, run_live
+
+    options = LiveOptions(
+        source=args.source, scene=args.scene, headless=args.headless, record=args.record,
+        events=args.events, tracks=args.tracks, max_frames=args.max_frames, config=args.config,
+    )
+    summary = run_live(options)
+    print(f"{PROG}: {summary.frames} frames, {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s "
+          f"({summary.fps:.1f} fps); stopped by {summary.stopped_by}", file=sys.stderr)
+    return 0
+
+
+def _run_devices(args: argparse.Namespace) -> int:
+    from assistant.devices import describe_devices
+
+    print(describe_devices())
+    return 0

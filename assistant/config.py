@@ -1,0 +1,81 @@
+"""Application settings: ``config/default.toml`` loaded into frozen dataclasses.
+
+The dataclass defaults *are* the defaults; ``config/default.toml`` spells them
+out for users to copy (a test keeps the two equal). A user file passed with
+``--config`` only needs the keys it changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from assistant import paths
+from assistant.schema import limits, load_toml
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """How frames are captured from cameras and streams."""
+
+    width: int = field(default=1280, metadata=limits(lo=16, hi=8192))
+    height: int = field(default=720, metadata=limits(lo=16, hi=8192))
+    fps: float = field(default=30.0, metadata=limits(lo=1.0, hi=240.0))
+    watchdog_s: float = field(default=2.0, metadata=limits(lo=0.1, hi=60.0))
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """The virtual camera rig used by ``--source sim``."""
+
+    scene: str = "scenes/two_people.toml"
+
+
+@dataclass(frozen=True)
+class SharpnessConfig:
+    """Per-region sharpness (variance of the Laplacian) and focus peaking."""
+
+    grid_cols: int = field(default=16, metadata=limits(lo=1, hi=128))
+    grid_rows: int = field(default=9, metadata=limits(lo=1, hi=128))
+    exposure_floor: float = field(default=8.0, metadata=limits(lo=1.0, hi=255.0))
+    peaking_share: float = field(default=0.04, metadata=limits(lo=0.001, hi=0.5))
+
+
+@dataclass(frozen=True)
+class OverlayConfig:
+    """What the live view draws on top of the picture."""
+
+    heatmap: bool = True
+    peaking: bool = False
+    peaking_color: tuple[int, int, int] = (0, 0, 255)
+    status: bool = True
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """Where headless runs put their files when no path is given."""
+
+    status_every_s: float = field(default=1.0, metadata=limits(lo=0.1, hi=3600.0))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the assistant can be configured with."""
+
+    source: SourceConfig = SourceConfig()
+    sim: SimConfig = SimConfig()
+    sharpness: SharpnessConfig = SharpnessConfig()
+    overlay: OverlayConfig = OverlayConfig()
+    output: OutputConfig = OutputConfig()
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Load ``path`` (or the built-in defaults when None) into a :class:`Config`.
+
+    Paths inside the file are made absolute against the file's own folder, so
+    a config works wherever the command is run from.
+    """
+    origin = paths.DEFAULT_CONFIG if path is None else Path(path).resolve()
+    config = Config() if path is None else load_toml(Config, Path(path))
+    scene = paths.resolve(config.sim.scene, origin)
+    return replace(config, sim=replace(config.sim, scene=str(scene)))

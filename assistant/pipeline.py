@@ -1,0 +1,205 @@
+"""The one pipeline behind ``live`` (and later ``analyze`` and ``rehearse``).
+
+source -> sharpness -> (tracking, focus engine: later stages) -> overlay -> sinks
+
+The loop is the only place that reads the wall clock (for pacing and the fps
+readout); every stage gets the frame's own timestamp. Sinks are closed in a
+``finally`` block, so Ctrl-C or SIGTERM still leaves a playable recording and
+flushed logs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal, Protocol
+
+import numpy as np
+
+from assistant.types import Event, Frame, SharpnessMap, Subject
+from assistant.units import to_metres
+from assistant.ui.overlay import OverlayStyle, Status, draw
+from assistant.vision.sharpness import SharpnessMeter
+
+Command = Literal["quit", "toggle_peaking", "toggle_heatmap"]
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """Everything the pipeline knows about one frame, handed to every sink."""
+
+    frame: Frame
+    sharpness: SharpnessMap
+    focus_m: float | None
+    subjects: tuple[Subject, ...]
+    events: tuple[Event, ...]
+    annotated: np.ndarray
+    status: Status
+
+
+class Sink(Protocol):
+    """An output: gets every frame's result, may answer with a command."""
+
+    def consume(self, result: FrameResult) -> Command | None: ...
+
+    def close(self) -> None: ...
+
+
+class FrameSourceLike(Protocol):
+    fps: float
+    live: bool
+    description: str
+
+    def read(self) -> Frame | None: ...
+
+    def close(self) -> None: ...
+
+
+class FocusReadout(Protocol):
+    """Anything that knows the lens focus in dioptres (the rig's lens, a driver)."""
+
+    def position(self) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did, for the final line and for tests."""
+
+    frames: int
+    media_s: float
+    wall_s: float
+    stopped_by: str
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+
+class RealTimePacer:
+    """Holds a non-live source (a file, the rig) to its media time."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 max_lag_s: float = 0.5) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._max_lag = max_lag_s
+        self._origin: float | None = None
+
+    def wait(self, t: float) -> None:
+        """Sleep until media time ``t`` is due; if far behind, start again from now."""
+        now = self._clock()
+        if self._origin is None:
+            self._origin = now - t
+        due = self._origin + t
+        if due > now:
+            self._sleep(due - now)
+        elif now - due > self._max_lag:
+            self._origin = now - t
+
+
+class Pipeline:
+    """Runs frames from a source through the stages into the sinks."""
+
+    def __init__(
+        self,
+        source: FrameSourceLike,
+        meter: SharpnessMeter,
+        sinks: Sequence[Sink],
+        style: OverlayStyle = OverlayStyle(),
+        pacer: RealTimePacer | None = None,
+        focus: FocusReadout | None = None,
+        max_frames: int | None = None,
+        recording: bool = False,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        if max_frames is not None and max_frames < 1:
+            raise ValueError(f"max_frames must be >= 1, got {max_frames}")
+        self.source = source
+        self.meter = meter
+        self.sinks = list(sinks)
+        self.style = style
+        self.pacer = pacer
+        self.focus = focus
+        self.max_frames = max_frames
+        self.recording = recording
+        self._clock = clock
+        self._fps: float | None = None
+
+    def run(self) -> RunSummary:
+        """Process frames until the source ends, ``max_frames``, or a sink says quit."""
+        frames, last_t, stopped_by = 0, 0.0, "end of source"
+        started = self._clock()
+        previous: float | None = None
+        try:
+            while self.max_frames is None or frames < self.max_frames:
+                frame = self.source.read()
+                if frame is None:
+                    break
+                if self.pacer is not None:
+                    self.pacer.wait(frame.t)
+                arrived = self._clock()
+                if previous is not None:
+                    self._update_fps(arrived - previous)
+                previous = arrived
+                result = self.process(frame, arrived)
+                frames, last_t = frames + 1, frame.t
+                if self._dispatch(result) == "quit":
+                    stopped_by = "quit"
+                    break
+            else:
+                stopped_by = "max frames"
+        except KeyboardInterrupt:
+            stopped_by = "interrupted"
+        finally:
+            self.close()
+        return RunSummary(frames, last_t, self._clock() - started, stopped_by)
+
+    def process(self, frame: Frame, arrived: float) -> FrameResult:
+        """One frame through the stages (no sinks)."""
+        sharpness = self.meter.measure(frame.image)
+        focus_m = self._focus_m()
+        status = Status(
+            source=self.source.description, t=frame.t, frame=frame.index, fps=self._fps,
+            latency_ms=(self._clock() - arrived) * 1000.0, focus_m=focus_m, recording=self.recording,
+        )
+        annotated = draw(frame.image, sharpness, status, self.style)
+        return FrameResult(frame, sharpness, focus_m, (), (), annotated, status)
+
+    def close(self) -> None:
+        """Close every sink, then the source; one failing close does not skip the rest."""
+        errors: list[BaseException] = []
+        for closer in [sink.close for sink in self.sinks] + [self.source.close]:
+            try:
+                closer()
+            except Exception as exc:  # keep closing the others; report the first
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+    def _dispatch(self, result: FrameResult) -> Command | None:
+        for sink in self.sinks:
+            command = sink.consume(result)
+            if command == "quit":
+                return "quit"
+            if command == "toggle_peaking":
+                self.style = _toggled(self.style, "peaking")
+            elif command == "toggle_heatmap":
+                self.style = _toggled(self.style, "heatmap")
+        return None
+
+    def _focus_m(self) -> float | None:
+        if self.focus is None:
+            return None
+        dioptres = self.focus.position()
+        return None if dioptres is None else to_metres(dioptres)
+
+    def _update_fps(self, interval: float) -> None:
+        if interval <= 0:
+            return
+        rate = 1.0 / interval
+        self._fps = rate if self._fps is None else 0.9 * self._fps + 0.1 * rate
+
+
+def _toggled(style: OverlayStyle, name: str) -> OverlayStyle:
+    return replace(style, **{name: not getattr(style, name)})

@@ -1,0 +1,163 @@
+"""Scene files for the virtual rig: camera, lens, layers at known depths, motion.
+
+A scene is a TOML file in ``config/scenes/``. Layers are real photographs
+(see ``assistant/sim/assets/assets.toml``) standing at a distance from the
+camera; subjects move by keyframes, and focus follows keyframes too unless a
+driver takes the lens over. ``docs/scenes.md`` documents every key.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.focus.easing import EASINGS, ease
+from assistant.schema import limits, load_toml
+from assistant.sim.optics import ThinLens
+
+EASE_NAMES = tuple(EASINGS)
+
+
+@dataclass(frozen=True)
+class CameraSpec:
+    """The virtual camera body and lens."""
+
+    focal_length_mm: float = field(default=34.2, metadata=limits(lo=1.0, hi=1200.0))
+    f_number: float = field(default=2.0, metadata=limits(lo=0.7, hi=64.0))
+    sensor_width_mm: float = field(default=24.9, metadata=limits(lo=1.0, hi=100.0))
+    width: int = field(default=1280, metadata=limits(lo=64, hi=7680))
+    height: int = field(default=720, metadata=limits(lo=64, hi=4320))
+    fps: float = field(default=30.0, metadata=limits(lo=1.0, hi=240.0))
+
+    def thin_lens(self) -> ThinLens:
+        return ThinLens(self.focal_length_mm, self.f_number, self.sensor_width_mm, self.width)
+
+
+@dataclass(frozen=True)
+class LensSpec:
+    """The simulated focus actuator: where it starts, its range and speed."""
+
+    focus_m: float = field(default=2.0, metadata=limits(lo=0.05))
+    near_limit_m: float = field(default=0.3, metadata=limits(lo=0.05))
+    far_limit_m: float = field(default=math.inf, metadata=limits(lo=0.05))
+    max_speed_dpt_s: float = field(default=6.0, metadata=limits(lo=0.01, hi=1000.0))
+
+    def __post_init__(self) -> None:
+        if self.far_limit_m <= self.near_limit_m:
+            raise ValueError(f"far_limit_m ({self.far_limit_m}) must be beyond near_limit_m ({self.near_limit_m})")
+        if not self.near_limit_m <= self.focus_m <= self.far_limit_m:
+            raise ValueError(f"focus_m ({self.focus_m}) must lie between near_limit_m and far_limit_m")
+
+
+@dataclass(frozen=True)
+class MotionKey:
+    """A keyframe: at time ``t`` the layer is at (x, y, distance); unset values hold."""
+
+    t: float = field(metadata=limits(lo=0.0))
+    x: float | None = field(default=None, metadata=limits(lo=-1.0, hi=2.0))
+    y: float | None = field(default=None, metadata=limits(lo=-1.0, hi=2.0))
+    distance_m: float | None = field(default=None, metadata=limits(lo=0.05))
+    ease: str = field(default="linear", metadata=limits(choices=EASE_NAMES))
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A photograph standing in the scene.
+
+    ``x``/``y`` place the centre of the picture as a fraction of the frame;
+    ``fill`` makes a backdrop that tiles the whole frame at its distance.
+    ``label`` (A-D) marks a subject the operator may want sharp.
+    """
+
+    name: str
+    asset: str
+    distance_m: float = field(metadata=limits(lo=0.05))
+    x: float = field(default=0.5, metadata=limits(lo=-1.0, hi=2.0))
+    y: float = field(default=0.5, metadata=limits(lo=-1.0, hi=2.0))
+    width_m: float | None = field(default=None, metadata=limits(lo=0.001, lo_open=True))
+    fill: bool = False
+    label: str = field(default="", metadata=limits(choices=("", "A", "B", "C", "D")))
+    motion: tuple[MotionKey, ...] = ()
+
+    def __post_init__(self) -> None:
+        times = [k.t for k in self.motion]
+        if times != sorted(times):
+            raise ValueError(f"layer {self.name!r}: motion keys must be in time order, got t = {times}")
+
+    def place(self, t: float) -> tuple[float, float, float]:
+        """(x, y, distance_m) of the layer at time ``t``."""
+        x, y, d = self.x, self.y, self.distance_m
+        prev_t = 0.0
+        for key in self.motion:
+            nx = x if key.x is None else key.x
+            ny = y if key.y is None else key.y
+            nd = d if key.distance_m is None else key.distance_m
+            if t < key.t:
+                p = ease(key.ease, (t - prev_t) / (key.t - prev_t)) if key.t > prev_t else 1.0
+                return x + (nx - x) * p, y + (ny - y) * p, d + (nd - d) * p
+            x, y, d, prev_t = nx, ny, nd, key.t
+        return x, y, d
+
+
+@dataclass(frozen=True)
+class FocusKey:
+    """Scripted focus: at time ``t`` the lens is at ``distance_m``.
+
+    Between keys focus moves evenly in dioptres along the key's ``ease`` curve.
+    """
+
+    t: float = field(metadata=limits(lo=0.0))
+    distance_m: float = field(metadata=limits(lo=0.05))
+    ease: str = field(default="linear", metadata=limits(choices=EASE_NAMES))
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A whole virtual-rig scene as read from a scene file."""
+
+    name: str
+    layers: tuple[LayerSpec, ...]
+    duration_s: float = field(default=10.0, metadata=limits(lo=0.1, hi=86400.0))
+    noise_sigma: float = field(default=1.0, metadata=limits(lo=0.0, hi=64.0))
+    flicker: float = field(default=0.0, metadata=limits(lo=0.0, hi=0.9))
+    flicker_hz: float = field(default=2.0, metadata=limits(lo=0.0, hi=120.0))
+    loop: bool = False
+    seed: int = 0
+    camera: CameraSpec = CameraSpec()
+    lens: LensSpec = LensSpec()
+    focus: tuple[FocusKey, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.layers:
+            raise ValueError("a scene needs at least one layer")
+        names = [layer.name for layer in self.layers]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"layer names must be unique; repeated: {', '.join(duplicates)}")
+        times = [k.t for k in self.focus]
+        if times != sorted(times):
+            raise ValueError(f"focus keys must be in time order, got t = {times}")
+
+    @property
+    def frame_count(self) -> int:
+        return max(1, round(self.duration_s * self.camera.fps))
+
+    def scripted_focus_dpt(self, t: float) -> float | None:
+        """Scripted focus in dioptres at ``t``, or None when the scene has no focus script."""
+        if not self.focus:
+            return None
+        prev = self.focus[0]
+        for key in self.focus:
+            if t < key.t:
+                span = key.t - prev.t
+                p = ease(key.ease, (t - prev.t) / span) if span > 0 else 1.0
+                a, b = 1.0 / prev.distance_m, 1.0 / key.distance_m
+                return a + (b - a) * p
+            prev = key
+        return 1.0 / prev.distance_m
+
+
+def load_scene(path: Path) -> Scene:
+    """Read and validate a scene file."""
+    return load_toml(Scene, Path(path))

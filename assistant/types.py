@@ -1,0 +1,145 @@
+"""Values that cross stage boundaries: frozen, validated on construction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Box = tuple[int, int, int, int]
+"""A pixel box ``(x, y, w, h)`` with the origin at the top-left corner."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One picture from a source, with its media time in seconds."""
+
+    image: np.ndarray
+    t: float
+    index: int
+
+    def __post_init__(self) -> None:
+        img = self.image
+        if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            shape = getattr(img, "shape", None)
+            dtype = getattr(img, "dtype", type(img).__name__)
+            raise ValueError(f"a frame must be a BGR uint8 array of shape (H, W, 3), got {dtype} {shape}")
+        if img.shape[0] < 2 or img.shape[1] < 2:
+            raise ValueError(f"a frame must be at least 2x2 pixels, got {img.shape[1]}x{img.shape[0]}")
+        if not np.isfinite(self.t) or self.t < 0:
+            raise ValueError(f"a frame time must be a finite number of seconds >= 0, got {self.t}")
+        if self.index < 0:
+            raise ValueError(f"a frame index must be >= 0, got {self.index}")
+
+    @property
+    def width(self) -> int:
+        return int(self.image.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.image.shape[0])
+
+
+@dataclass(frozen=True)
+class SharpnessMap:
+    """Per-region sharpness of one frame.
+
+    ``tiles`` is a (rows, cols) array of exposure-normalised Laplacian variance;
+    ``boxes`` holds the same measure for each requested box, in request order.
+    ``laplacian`` is the Laplacian (int16, at analysis resolution), kept for
+    focus peaking; ``tile_size`` is (w, h) of one tile in frame pixels.
+    """
+
+    tiles: np.ndarray
+    boxes: tuple[float, ...]
+    tile_size: tuple[float, float]
+    laplacian: np.ndarray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if self.tiles.ndim != 2:
+            raise ValueError(f"tiles must be a 2-D grid, got shape {self.tiles.shape}")
+        if self.laplacian.ndim != 2:
+            raise ValueError(f"laplacian must be 2-D, got shape {self.laplacian.shape}")
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """(rows, cols) of the tile grid."""
+        return int(self.tiles.shape[0]), int(self.tiles.shape[1])
+
+    def sharpest_tile(self) -> tuple[int, int]:
+        """(row, col) of the sharpest tile."""
+        row, col = np.unravel_index(int(np.argmax(self.tiles)), self.tiles.shape)
+        return int(row), int(col)
+
+    def tile_box(self, row: int, col: int) -> Box:
+        """Pixel box of tile (row, col)."""
+        tw, th = self.tile_size
+        x0, y0 = round(col * tw), round(row * th)
+        return (x0, y0, round((col + 1) * tw) - x0, round((row + 1) * th) - y0)
+
+
+EVENT_TYPES = ("rack", "pull", "soft")
+EVENT_ORIGINS = ("observed", "suggested", "driven", "cue")
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A tracked subject in one frame, as written to the tracks file."""
+
+    id: int
+    box: Box
+    label: str = ""
+    distance_m: float | None = None
+    sharpness: float | None = None
+    in_focus: bool | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id, "label": self.label, "box": list(self.box),
+            "distance_m": _rounded(self.distance_m), "sharpness": _rounded(self.sharpness),
+            "in_focus": self.in_focus,
+        }
+
+
+@dataclass(frozen=True)
+class Event:
+    """A labelled focus change (DESIGN.md, events file)."""
+
+    type: str
+    start: float
+    end: float
+    frame_start: int
+    frame_end: int
+    origin: str
+    target_box: Box | None = None
+    from_id: int | None = None
+    to_id: int | None = None
+    distance_from_m: float | None = None
+    distance_to_m: float | None = None
+    confidence: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.type not in EVENT_TYPES:
+            raise ValueError(f"event type must be one of {EVENT_TYPES}, got {self.type!r}")
+        if self.origin not in EVENT_ORIGINS:
+            raise ValueError(f"event origin must be one of {EVENT_ORIGINS}, got {self.origin!r}")
+        if self.end < self.start or self.frame_end < self.frame_start:
+            raise ValueError(f"an event cannot end before it starts ({self.start}..{self.end})")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be within 0..1, got {self.confidence}")
+
+    def to_json(self) -> dict:
+        return {
+            "type": self.type, "start": round(self.start, 3), "end": round(self.end, 3),
+            "frame_start": self.frame_start, "frame_end": self.frame_end,
+            "from": self.from_id, "to": self.to_id,
+            "target_box": list(self.target_box) if self.target_box else None,
+            "distance_from_m": _rounded(self.distance_from_m), "distance_to_m": _rounded(self.distance_to_m),
+            "origin": self.origin, "confidence": round(self.confidence, 3),
+        }
+
+
+def _rounded(value: float | None, digits: int = 3) -> float | None:
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), digits)

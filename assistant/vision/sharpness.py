@@ -1,0 +1,129 @@
+"""Per-region sharpness: exposure-normalised variance of the Laplacian.
+
+One Laplacian per frame feeds every measurement: the tile grid, any number of
+subject boxes and the focus-peaking mask. Tiles are reduced with array
+reshapes, never a Python loop over tiles.
+
+Exposure: a global gain ``g`` scales the Laplacian by ``g`` and the mean grey
+level by ``g``, so ``var(L) / mean(grey)^2`` does not change with exposure.
+Dark regions (mean below ``exposure_floor``) use the floor instead, so black
+areas do not read as infinitely sharp noise.
+
+Analysis resolution: frames wider than ``analysis_width`` are first reduced by
+an integer factor with area averaging (1920 -> 960). That halves the cost four
+times over and keeps the measure monotonic in blur; the price is that blur
+below about two source pixels is not resolved. Set ``analysis_width`` to the
+frame width to measure at full resolution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from assistant.types import Box, SharpnessMap
+
+
+class SharpnessMeter:
+    """Measures a :class:`SharpnessMap` from BGR frames (one verb: ``measure``)."""
+
+    def __init__(
+        self,
+        grid: tuple[int, int] = (9, 16),
+        exposure_floor: float = 8.0,
+        analysis_width: int = 960,
+    ) -> None:
+        rows, cols = grid
+        if rows < 1 or cols < 1:
+            raise ValueError(f"the tile grid needs at least 1x1 tiles, got {rows}x{cols}")
+        if exposure_floor <= 0:
+            raise ValueError(f"exposure_floor must be > 0, got {exposure_floor}")
+        if analysis_width < 16:
+            raise ValueError(f"analysis_width must be >= 16 pixels, got {analysis_width}")
+        self.grid = (rows, cols)
+        self.exposure_floor = float(exposure_floor)
+        self.analysis_width = int(analysis_width)
+
+    def reduction(self, width: int) -> int:
+        """The integer factor a frame of ``width`` pixels is reduced by before analysis."""
+        return max(1, round(width / self.analysis_width))
+
+    def measure(self, image: np.ndarray, boxes: Sequence[Box] = ()) -> SharpnessMap:
+        """Sharpness of every tile and of each box (boxes in full-frame pixels)."""
+        height, width = image.shape[:2]
+        rows, cols = self.grid
+        k = self.reduction(width)
+        grey = _analysis_grey(image, k)
+        ah, aw = grey.shape
+        if ah < 3 * rows or aw < 3 * cols:
+            raise ValueError(
+                f"a {width}x{height} frame is too small for a {cols}x{rows} tile grid; use fewer tiles"
+            )
+        lap = cv2.Laplacian(grey, cv2.CV_16S)
+        tiles = _region_sharpness(
+            _tile_means(lap, rows, cols),
+            _tile_means(cv2.multiply(lap, lap, dtype=cv2.CV_32F), rows, cols),
+            _tile_means(grey.astype(np.float32), rows, cols),
+            self.exposure_floor,
+        )
+        tile_size = (aw * k / cols, ah * k / rows)
+        box_values = tuple(self._box_sharpness(lap, grey, box, k) for box in boxes)
+        return SharpnessMap(tiles=tiles, boxes=box_values, tile_size=tile_size, laplacian=lap)
+
+    def _box_sharpness(self, lap: np.ndarray, grey: np.ndarray, box: Box, k: int) -> float:
+        x, y, w, h = box
+        ah, aw = lap.shape
+        x0, y0 = max(0, x // k), max(0, y // k)
+        x1, y1 = min(aw, -(-(x + w) // k)), min(ah, -(-(y + h) // k))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return 0.0
+        _, std_l = cv2.meanStdDev(lap[y0:y1, x0:x1])
+        brightness = max(cv2.mean(grey[y0:y1, x0:x1])[0], self.exposure_floor)
+        return float(std_l[0, 0]) ** 2 / (brightness * brightness)
+
+
+def naive_tile_sharpness(image: np.ndarray, grid: tuple[int, int] = (9, 16)) -> np.ndarray:
+    """The textbook per-tile loop, ``cv2.Laplacian(tile).var()``: the benchmark's baseline."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    rows, cols = grid
+    th, tw = grey.shape[0] // rows, grey.shape[1] // cols
+    out = np.empty(grid)
+    for r in range(rows):
+        for c in range(cols):
+            out[r, c] = cv2.Laplacian(grey[r * th:(r + 1) * th, c * tw:(c + 1) * tw], cv2.CV_64F).var()
+    return out
+
+
+def peaking_mask(lap: np.ndarray, share: float) -> np.ndarray:
+    """Boolean mask of the ``share`` of pixels with the strongest Laplacian response.
+
+    The threshold adapts to each frame, so peaking lights roughly the same
+    share of pixels on a busy scene and on a plain one.
+    """
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"peaking share must be between 0 and 1, got {share}")
+    magnitude = np.abs(lap.astype(np.int32))
+    sample = magnitude[::4, ::4].ravel()
+    rank = int((1.0 - share) * (sample.size - 1))
+    threshold = float(np.partition(sample, rank)[rank])
+    return magnitude > max(threshold, 0.5)
+
+
+def _analysis_grey(image: np.ndarray, k: int) -> np.ndarray:
+    if k > 1:
+        h, w = image.shape[:2]
+        image = cv2.resize(image, (w // k, h // k), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def _tile_means(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Mean of each tile; area interpolation averages whole pixels exactly."""
+    return cv2.resize(values, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float64)
+
+
+def _region_sharpness(mean_l: np.ndarray, mean_l2: np.ndarray, mean_grey: np.ndarray, floor: float) -> np.ndarray:
+    variance = np.maximum(mean_l2 - mean_l * mean_l, 0.0)
+    brightness = np.maximum(mean_grey, floor)
+    return variance / (brightness * brightness)

@@ -1,0 +1,99 @@
+"""Benchmarks: `make bench`. Medians over repeated runs, ratios measured side by side.
+
+Machines here are shared and noisy, so each comparison interleaves the two
+contenders in the same loop and reports the median of each and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from assistant import paths
+from assistant.sim.scene import load_scene
+from assistant.sim.source import SimSource
+from assistant.vision.sharpness import SharpnessMeter, naive_tile_sharpness
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def test_frame(width: int, height: int) -> np.ndarray:
+    """A real photograph repeated at its own scale to the frame size (texture everywhere)."""
+    photo = cv2.imread(str(paths.ASSETS_DIR / "astronaut.png"))
+    reps = (-(-height // photo.shape[0]), -(-width // photo.shape[1]), 1)
+    return np.ascontiguousarray(np.tile(photo, reps)[:height, :width])
+
+
+def bench_sharpness(width: int, height: int, rounds: int) -> dict[str, float]:
+    """Sharpness map (16x9 tiles + 3 subject boxes) against the per-tile loop, interleaved."""
+    image = test_frame(width, height)
+    meter = SharpnessMeter()
+    boxes = [(width // 10, height // 5, width // 6, height // 4), (width // 2, height // 3, width // 8, height // 6),
+             (int(width * 0.75), height // 2, width // 12, height // 8)]
+    for _ in range(10):
+        meter.measure(image, boxes)
+        naive_tile_sharpness(image)
+    ours, naive = [], []
+    for _ in range(rounds):
+        ours.append(timed(lambda: meter.measure(image, boxes)))
+        naive.append(timed(lambda: naive_tile_sharpness(image)))
+    return {"map_ms": statistics.median(ours), "map_p99_ms": percentile(ours, 99),
+            "naive_ms": statistics.median(naive), "speedup": statistics.median(naive) / statistics.median(ours)}
+
+
+def bench_rig(seconds: float) -> dict[str, float]:
+    """Render the demo scene (1280x720, racks and a walking subject) frame by frame."""
+    scene = load_scene(paths.SCENES_DIR / "two_people.toml")
+    scene = replace(scene, duration_s=min(seconds, scene.duration_s))
+    source = SimSource(scene)
+    times = []
+    start = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        frame = source.read()
+        if frame is None:
+            break
+        times.append((time.perf_counter() - t0) * 1000.0)
+    wall = time.perf_counter() - start
+    return {"frames": len(times), "fps": len(times) / wall, "median_ms": statistics.median(times),
+            "p99_ms": percentile(times, 99), "size": f"{scene.camera.width}x{scene.camera.height}"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Focus Assistant benchmarks")
+    parser.add_argument("--rounds", type=int, default=300, help="timed repetitions per measurement")
+    args = parser.parse_args()
+    cv2.setNumThreads(os.cpu_count() or 1)
+    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"OpenCV {cv2.__version__}, NumPy {np.__version__}, {time.strftime('%Y-%m-%d')}")
+    print()
+    print("Sharpness map: 16x9 tiles + 3 boxes vs per-tile cv2.Laplacian(tile).var() loop (medians, same run)")
+    print(f"{'frame':>10} {'map ms':>8} {'p99 ms':>8} {'loop ms':>8} {'speed-up':>9}")
+    for w, h in ((1920, 1080), (1280, 720)):
+        r = bench_sharpness(w, h, args.rounds)
+        print(f"{w}x{h:<5} {r['map_ms']:8.2f} {r['map_p99_ms']:8.2f} {r['naive_ms']:8.2f} {r['speedup']:8.1f}x")
+    print()
+    r = bench_rig(12.0)
+    print(f"Virtual rig render ({r['size']}, demo scene, {r['frames']} frames): {r['fps']:.1f} fps overall, "
+          f"median {r['median_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms per frame")
+
+
+if __name__ == "__main__":
+    main()
