@@ -17,7 +17,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from assistant.types import Event, Frame, SharpnessMap, Subject
+from assistant.types import Event, Frame, FrameSource, SharpnessMap, Subject
 from assistant.units import to_metres
 from assistant.ui.overlay import OverlayStyle, Status, draw
 from assistant.vision.sharpness import SharpnessMeter
@@ -42,16 +42,6 @@ class Sink(Protocol):
     """An output: gets every frame's result, may answer with a command."""
 
     def consume(self, result: FrameResult) -> Command | None: ...
-
-    def close(self) -> None: ...
-
-
-class FrameSourceLike(Protocol):
-    fps: float
-    live: bool
-    description: str
-
-    def read(self) -> Frame | None: ...
 
     def close(self) -> None: ...
 
@@ -103,7 +93,7 @@ class Pipeline:
 
     def __init__(
         self,
-        source: FrameSourceLike,
+        source: FrameSource,
         meter: SharpnessMeter,
         sinks: Sequence[Sink],
         style: OverlayStyle = OverlayStyle(),

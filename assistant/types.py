@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -76,6 +77,22 @@ class SharpnessMap:
         tw, th = self.tile_size
         x0, y0 = round(col * tw), round(row * th)
         return (x0, y0, round((col + 1) * tw) - x0, round((row + 1) * th) - y0)
+
+
+class FrameSource(Protocol):
+    """What the pipeline needs from any source (see ``assistant.capture.sources``).
+
+    ``live``: True when frames arrive in real time and stale ones are dropped;
+    False when every frame is delivered in order, like a file.
+    """
+
+    fps: float
+    live: bool
+    description: str
+
+    def read(self) -> Frame | None: ...
+
+    def close(self) -> None: ...
 
 
 EVENT_TYPES = ("rack", "pull", "soft")

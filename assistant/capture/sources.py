@@ -19,7 +19,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import cv2
 import numpy as np
@@ -27,21 +27,9 @@ import numpy as np
 from assistant.capture.grabber import LatestFrameGrabber
 from assistant.config import Config
 from assistant.errors import SourceError
-from assistant.types import Frame
+from assistant.types import Frame, FrameSource
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".mxf", ".ts", ".wmv"}
-
-
-class FrameSource(Protocol):
-    """What the pipeline needs from any source."""
-
-    fps: float
-    live: bool
-    description: str
-
-    def read(self) -> Frame | None: ...
-
-    def close(self) -> None: ...
 
 
 class VideoFileSource:
