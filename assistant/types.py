@@ -101,20 +101,27 @@ EVENT_ORIGINS = ("observed", "suggested", "driven", "cue")
 
 @dataclass(frozen=True)
 class Subject:
-    """A tracked subject in one frame, as written to the tracks file."""
+    """A tracked subject in one frame, as written to the tracks file.
+
+    ``coasting``: not seen by the last search that looked for it; the box is
+    the tracker's prediction while the ID is held through a short miss.
+    """
 
     id: int
     box: Box
     label: str = ""
     distance_m: float | None = None
+    distance_sigma_m: float | None = None
     sharpness: float | None = None
     in_focus: bool | None = None
+    coasting: bool = False
 
     def to_json(self) -> dict:
         return {
             "id": self.id, "label": self.label, "box": list(self.box),
-            "distance_m": _rounded(self.distance_m), "sharpness": _rounded(self.sharpness),
-            "in_focus": self.in_focus,
+            "distance_m": _rounded(self.distance_m), "distance_sigma_m": _rounded(self.distance_sigma_m),
+            "sharpness": _rounded(self.sharpness, 6), "in_focus": self.in_focus,
+            "state": "coasting" if self.coasting else "tracked",
         }
 
 

@@ -27,6 +27,7 @@ class AssetInfo:
     origin: str
     licence: str
     sha256: str
+    face_box: tuple[int, int, int, int] | None = None  # people: where the face is, in photo pixels
 
 
 @dataclass(frozen=True)

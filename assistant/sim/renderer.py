@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -37,6 +37,8 @@ class LayerTruth:
     box: Box
     distance_m: float
     coc_px: float
+    face_box: Box | None = None  # people only: the face, in frame pixels
+    face_visible: bool = True  # False while a nearer layer hides the face's centre
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,39 @@ class _Sprite:
     colour: np.ndarray  # (h, w, 3) float32, premultiplied
     transparency: np.ndarray  # (h, w, 3) float32, 1 - alpha (3 channels for OpenCV's fast path)
     pad: int  # pixels the blur added on each side
+
+
+def _face_in_frame(asset: Asset, box: Box) -> Box | None:
+    """Where the photograph's face lands in the frame, given the layer's on-screen box."""
+    if asset.info.face_box is None:
+        return None
+    scale = box[2] / asset.rgba.shape[1]
+    fx, fy, fw, fh = asset.info.face_box
+    return (round(box[0] + fx * scale), round(box[1] + fy * scale), round(fw * scale), round(fh * scale))
+
+
+def _with_visibility(truths: tuple[LayerTruth, ...], assets: dict[str, Asset]) -> tuple[LayerTruth, ...]:
+    """Mark faces whose centre is covered by a nearer, opaque part of another layer (near first)."""
+    out = []
+    for i, truth in enumerate(truths):
+        if truth.face_box is None:
+            out.append(truth)
+            continue
+        fx, fy, fw, fh = truth.face_box
+        cx, cy = fx + fw / 2, fy + fh / 2
+        hidden = any(_opaque_at(assets[nearer.name], nearer.box, cx, cy) for nearer in truths[:i])
+        out.append(replace(truth, face_visible=not hidden))
+    return tuple(out)
+
+
+def _opaque_at(asset: Asset, box: Box, x: float, y: float) -> bool:
+    bx, by, bw, bh = box
+    if not (bx <= x < bx + bw and by <= y < by + bh):
+        return False
+    alpha = asset.rgba[..., 3]
+    px = int((x - bx) / bw * alpha.shape[1])
+    py = int((y - by) / bh * alpha.shape[0])
+    return bool(alpha[min(py, alpha.shape[0] - 1), min(px, alpha.shape[1] - 1)] > 0.5)
 
 
 def disk_kernel(diameter: float) -> np.ndarray:
@@ -127,16 +162,18 @@ class Renderer:
             placed.append((d, layer, x, y))
         placed.sort(key=lambda item: -item[0])
         canvas = np.full((h, w, 3), 40.0, np.float32) if not placed[0][1].fill else None
-        truths = []
+        truths: list[LayerTruth] = []
         for distance, layer, x, y in placed:
             coc = self.lens.coc_px(focus_m, distance)
-            canvas, box = self._composite(canvas, layer, self.assets[layer.name], x, y, distance, coc)
-            truths.append(LayerTruth(layer.name, layer.label, self.assets[layer.name].info.kind, box, distance, coc))
+            asset = self.assets[layer.name]
+            canvas, box = self._composite(canvas, layer, asset, x, y, distance, coc)
+            truths.append(LayerTruth(layer.name, layer.label, asset.info.kind, box, distance, coc,
+                                     _face_in_frame(asset, box)))
         gain = 1.0 + self.scene.flicker * math.sin(2.0 * math.pi * self.scene.flicker_hz * t)
         frame = cv2.convertScaleAbs(canvas, alpha=gain)  # canvas >= 0, so this only scales and saturates
         if self._noise:
             frame = cv2.add(frame, self._noise[index % len(self._noise)], dtype=cv2.CV_8U)
-        return frame, tuple(reversed(truths))
+        return frame, _with_visibility(tuple(reversed(truths)), self.assets)
 
     def _composite(self, canvas: np.ndarray | None, layer: LayerSpec, asset: Asset, x: float, y: float,
                    distance: float, coc: float) -> tuple[np.ndarray, Box]:

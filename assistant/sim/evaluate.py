@@ -1,0 +1,70 @@
+"""Score subject tracking against the virtual rig's ground truth.
+
+Used by the tests and the benchmark: a subject *tracks* a person on a frame
+when its box centre lies inside the person's true face box (grown by
+``slack``); an *ID switch* is a change of the subject ID tracking one person.
+Frames where a nearer layer hides a face are not counted as frames to track,
+but an ID that changes across such a gap still counts as a switch.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from assistant.sim.renderer import LayerTruth
+from assistant.types import Box, Subject
+
+
+@dataclass(frozen=True)
+class TrackingScore:
+    """Tracking quality on one clip."""
+
+    person_frames: int
+    tracked_frames: int
+    id_switches: int
+    median_distance_error: float  # relative, over tracked frames with a distance
+
+    @property
+    def tracked_share(self) -> float:
+        return self.tracked_frames / self.person_frames if self.person_frames else 0.0
+
+
+def _contains(box: Box, x: float, y: float, slack: float) -> bool:
+    bx, by, bw, bh = box
+    gx, gy = bw * slack / 2, bh * slack / 2
+    return bx - gx <= x <= bx + bw + gx and by - gy <= y <= by + bh + gy
+
+
+def _in_frame(box: Box, width: int, height: int) -> bool:
+    x, y, w, h = box
+    return x >= 0 and y >= 0 and x + w <= width and y + h <= height
+
+
+def score_tracking(frames: Sequence[tuple[tuple[LayerTruth, ...], tuple[Subject, ...]]],
+                   width: int, height: int, slack: float = 0.3) -> TrackingScore:
+    """Score a clip given, per frame, its ground truth and the published subjects."""
+    person_frames = tracked = switches = 0
+    errors: list[float] = []
+    last_id: dict[str, int] = {}
+    for truth, subjects in frames:
+        for person in truth:
+            if (person.face_box is None or not person.face_visible
+                    or not _in_frame(person.face_box, width, height)):
+                continue
+            person_frames += 1
+            near = [s for s in subjects
+                    if _contains(person.face_box, s.box[0] + s.box[2] / 2, s.box[1] + s.box[3] / 2, slack)]
+            if not near:
+                continue
+            tracked += 1
+            fx, fy, fw, fh = person.face_box
+            subject = min(near, key=lambda s: abs(s.box[0] + s.box[2] / 2 - fx - fw / 2))
+            if person.name in last_id and last_id[person.name] != subject.id:
+                switches += 1
+            last_id[person.name] = subject.id
+            if subject.distance_m is not None:
+                errors.append(abs(subject.distance_m - person.distance_m) / person.distance_m)
+    median = statistics.median(errors) if errors else float("inf")
+    return TrackingScore(person_frames, tracked, switches, median)

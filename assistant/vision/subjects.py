@@ -1,0 +1,154 @@
+"""Who is in the picture: detection planned to a budget, tracking, distance.
+
+The detector costs ~5 ms per call for the short-range model and ~15 ms for
+the full-range one on this class of machine, so it is never run on
+everything every frame. Each frame gets *one* search:
+
+- a crop around a tracked subject (short-range model; a crop four face-widths
+  wide finds faces from ~15 px up), taking the subject searched longest ago,
+  new (unconfirmed) subjects first;
+- every ``discover_every`` frames, and on every frame while nobody is
+  tracked, a search for new faces with the full-range model, cycling through
+  the whole frame and four overlapping tiles (so faces down to ~40 px in a
+  1280-wide frame are found too).
+
+Between searches the tracker's motion prediction carries each subject.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from assistant.schema import limits
+from assistant.types import Box, Frame, Subject
+from assistant.vision.depth import DistanceEstimate, DistanceFilter, measure_distance
+from assistant.vision.faces import RegionDetector
+from assistant.vision.tracker import Observation, Track, Tracker
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How detection is spread over frames (``[faces]`` in the config)."""
+
+    discover_every: int = field(default=8, metadata=limits(lo=1, hi=300))
+    crop_scale: float = field(default=4.0, metadata=limits(lo=1.5, hi=12.0))
+    min_crop_px: int = field(default=96, metadata=limits(lo=32, hi=4096))
+    tile_overlap: float = field(default=0.2, metadata=limits(lo=0.0, hi=0.5))
+    min_score: float = field(default=0.5, metadata=limits(lo=0.05, hi=0.99))
+
+
+@dataclass(frozen=True)
+class Search:
+    """One planned detector call: where, and with which model."""
+
+    region: Box
+    model: str  # "short" (crop around a subject) or "full" (search for new faces)
+    track_id: int | None = None
+
+
+class SearchPlanner:
+    """Chooses the one search to run on each frame (pure: no detector, no clock)."""
+
+    def __init__(self, config: SearchConfig = SearchConfig()) -> None:
+        self.config = config
+        self._frame = 0
+        self._discovery_step = 0
+        self._last_searched: dict[int, int] = {}
+
+    def plan(self, width: int, height: int, predicted: list[tuple[int, Box, bool]]) -> Search:
+        cfg = self.config
+        self._frame += 1
+        live = {tid for tid, _, _ in predicted}
+        self._last_searched = {tid: n for tid, n in self._last_searched.items() if tid in live}
+        if not predicted or self._frame % cfg.discover_every == 0:
+            return self._discovery(width, height)
+        tentative = [p for p in predicted if not p[2]]
+        pool = tentative or predicted
+        tid, box, _ = min(pool, key=lambda p: (self._last_searched.get(p[0], -1), p[0]))
+        self._last_searched[tid] = self._frame
+        return Search(self._crop(box, width, height), "short", tid)
+
+    def _discovery(self, width: int, height: int) -> Search:
+        regions = [(0, 0, width, height), *tiles(width, height, self.config.tile_overlap)]
+        region = regions[self._discovery_step % len(regions)]
+        self._discovery_step += 1
+        return Search(region, "full")
+
+    def _crop(self, box: Box, width: int, height: int) -> Box:
+        x, y, w, h = box
+        side = max(self.config.min_crop_px, round(self.config.crop_scale * max(w, h)))
+        side = min(side, width, height)
+        cx, cy = x + w / 2, y + h / 2
+        left = int(min(max(0, round(cx - side / 2)), width - side))
+        top = int(min(max(0, round(cy - side / 2)), height - side))
+        return (left, top, side, side)
+
+
+def tiles(width: int, height: int, overlap: float) -> list[Box]:
+    """A 2x2 grid of tiles, each widened by ``overlap`` so faces on a seam are whole in one."""
+    tw, th = round(width / 2 * (1 + overlap)), round(height / 2 * (1 + overlap))
+    return [(0, 0, tw, th), (width - tw, 0, tw, th), (0, height - th, tw, th), (width - tw, height - th, tw, th)]
+
+
+class SubjectTracker:
+    """Frames in, subjects out (one verb: ``update``): plan, detect, track, range."""
+
+    def __init__(self, detectors: dict[str, RegionDetector], tracker: Tracker, hfov_deg: float,
+                 search: SearchConfig = SearchConfig()) -> None:
+        missing = {"short", "full"} - set(detectors)
+        if missing:
+            raise ValueError(f"SubjectTracker needs detectors for: {', '.join(sorted(missing))}")
+        self.detectors = detectors
+        self.tracker = tracker
+        self.hfov_deg = hfov_deg
+        self.planner = SearchPlanner(search)
+        self._filters: dict[int, DistanceFilter] = {}
+        self.last_search: Search | None = None
+
+    def update(self, frame: Frame) -> tuple[Subject, ...]:
+        predicted = self.tracker.predicted(frame.t)
+        search = self.planner.plan(frame.width, frame.height, predicted)
+        self.last_search = search
+        found = self.detectors[search.model].detect(frame.image, search.region)
+        detections = tuple(d for d in found if not _cut_by_region(d.box, search.region, frame.width, frame.height))
+        tracks = self.tracker.update(Observation(frame.t, detections, (search.region,)))
+        live = {tid for tid, _, _ in self.tracker.predicted(frame.t)}
+        self._filters = {tid: f for tid, f in self._filters.items() if tid in live}
+        return tuple(self._subject(track, frame) for track in tracks)
+
+    def close(self) -> None:
+        for detector in self.detectors.values():
+            detector.close()
+
+    def _subject(self, track: Track, frame: Frame) -> Subject:
+        estimate = self._distance(track, frame)
+        return Subject(
+            id=track.id, box=track.box, label=track.label,
+            distance_m=None if estimate is None else estimate.metres,
+            distance_sigma_m=None if estimate is None else estimate.sigma_m,
+            coasting=track.coasting,
+        )
+
+    def _distance(self, track: Track, frame: Frame) -> DistanceEstimate | None:
+        live = self._filters.setdefault(track.id, DistanceFilter())
+        if track.detection is not None:
+            return live.update(frame.t, measure_distance(track.detection, frame.width, self.hfov_deg))
+        return live.predict(frame.t)
+
+
+def _cut_by_region(box: tuple[float, float, float, float], region: Box, width: int, height: int,
+                   margin: float = 2.0) -> bool:
+    """True when a face touches an edge of the searched region inside the frame: a partial face.
+
+    A half face at a tile's seam has a wrong size and position; the tiles
+    overlap so that the whole face is inside a neighbouring tile.
+    """
+    x, y, w, h = box
+    rx, ry, rw, rh = region
+    return ((rx > 0 and x <= rx + margin) or (ry > 0 and y <= ry + margin)
+            or (rx + rw < width and x + w >= rx + rw - margin) or (ry + rh < height and y + h >= ry + rh - margin))
+
+
+def with_sharpness(subjects: tuple[Subject, ...], values: tuple[float, ...]) -> tuple[Subject, ...]:
+    """Subjects with their box sharpness filled in (values in the same order)."""
+    return tuple(replace(s, sharpness=v) for s, v in zip(subjects, values))

@@ -1,0 +1,281 @@
+"""Stable subject IDs from frame to frame (pure maths: no detector, no clock).
+
+Each track predicts its face box with a constant-velocity (alpha-beta) model.
+Detections are matched to predictions inside a gate on position (which widens
+while a track goes unseen) and on size (a face cannot double in size between
+looks); the cheapest pairs are taken first. A new track must be seen
+``confirm_hits`` times before it is published, so a one-frame false detection
+never becomes a subject. A confirmed track that is missed keeps its ID and
+coasts on its prediction for ``hold_s``, so short misses, occlusions and
+crossings do not change IDs; a detection near the prediction re-acquires it.
+
+Misses only count where the detector actually looked: the caller says which
+regions it searched, because detection runs on crops and tiles, not always on
+the whole frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from assistant.schema import limits
+from assistant.types import Box
+from assistant.vision.faces import Detection
+
+LABELS = ("A", "B", "C", "D")
+COAST_PREDICT_S = 1.5
+"""A coasting track follows its velocity this long after it was last seen, then stands still."""
+RULES = ("left", "right", "largest", "auto")
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """How tracks are confirmed, gated and held (``[tracker]`` in the config)."""
+
+    hold_s: float = field(default=1.5, metadata=limits(lo=0.0, hi=60.0))
+    confirm_hits: int = field(default=2, metadata=limits(lo=1, hi=30))
+    confirm_window_s: float = field(default=1.0, metadata=limits(lo=0.01, hi=10.0))
+    position_gate: float = field(default=0.9, metadata=limits(lo=0.1, hi=10.0))
+    gate_growth_per_s: float = field(default=2.0, metadata=limits(lo=0.0, hi=20.0))
+    size_gate: float = field(default=1.6, metadata=limits(lo=1.05, hi=5.0))
+    alpha: float = field(default=0.7, metadata=limits(lo=0.05, hi=1.0))
+    beta: float = field(default=0.3, metadata=limits(lo=0.0, hi=1.0))
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one detection pass saw: its detections and the regions it searched."""
+
+    t: float
+    detections: tuple[Detection, ...]
+    searched: tuple[Box, ...]
+
+
+@dataclass(frozen=True)
+class Track:
+    """A published (confirmed) subject track in one frame."""
+
+    id: int
+    label: str
+    box: Box
+    coasting: bool
+    detection: Detection | None  # this frame's matched detection, if any
+    last_seen: float
+
+
+@dataclass
+class _State:
+    id: int
+    cx: float
+    cy: float
+    w: float
+    h: float
+    t: float  # time of the last update of position
+    last_seen: float
+    first_seen: float
+    vx: float = 0.0
+    vy: float = 0.0
+    vw: float = 0.0
+    hits: int = 1
+    confirmed: bool = False
+    coasting: bool = False
+    detection: Detection | None = None
+
+    def predict(self, t: float) -> tuple[float, float, float, float]:
+        dt = max(0.0, t - self.t)
+        if self.coasting:
+            dt = min(dt, max(0.0, self.last_seen + COAST_PREDICT_S - self.t))
+        w = max(4.0, self.w + self.vw * dt)
+        return self.cx + self.vx * dt, self.cy + self.vy * dt, w, self.h * w / self.w
+
+    def box(self, t: float) -> Box:
+        cx, cy, w, h = self.predict(t)
+        return (round(cx - w / 2), round(cy - h / 2), round(w), round(h))
+
+
+class Tracker:
+    """Assigns stable IDs to detections (one verb: ``update``)."""
+
+    def __init__(self, config: TrackerConfig = TrackerConfig(), label_rules: dict[str, str] | None = None) -> None:
+        rules = dict(label_rules or {})
+        for label, rule in rules.items():
+            if label not in LABELS:
+                raise ValueError(f"unknown subject label {label!r}; expected one of: {', '.join(LABELS)}")
+            if rule not in RULES and not rule.isdigit():
+                raise ValueError(f"unknown rule {rule!r} for subject {label}; use left, right, largest, auto or a track ID")
+        self.config = config
+        self.label_rules = {label: rules.get(label, "auto") for label in LABELS}
+        self._tracks: list[_State] = []
+        self._labels: dict[str, int] = {}
+        self._next_id = 1
+        self._t = 0.0
+
+    # ------------------------------------------------------------------ queries
+    def predicted(self, t: float) -> list[tuple[int, Box, bool]]:
+        """(id, predicted box, confirmed) of every live track at time ``t``, for search planning."""
+        return [(s.id, s.box(t), s.confirmed) for s in self._tracks]
+
+    def label_of(self, track_id: int) -> str:
+        return next((label for label, tid in self._labels.items() if tid == track_id), "")
+
+    # ------------------------------------------------------------------ operator
+    def assign_label(self, label: str, track_id: int) -> None:
+        """Bind ``label`` to a track (the operator's choice); it follows that ID from now on."""
+        if label not in LABELS:
+            raise ValueError(f"unknown subject label {label!r}; expected one of: {', '.join(LABELS)}")
+        if not any(s.id == track_id and s.confirmed for s in self._tracks):
+            raise ValueError(f"no subject with ID {track_id} to label {label}")
+        self._labels = {lab: tid for lab, tid in self._labels.items() if tid != track_id}
+        self._labels[label] = track_id
+
+    # ------------------------------------------------------------------ update
+    def update(self, observation: Observation) -> tuple[Track, ...]:
+        t = observation.t
+        if t < self._t:
+            raise ValueError(f"observations must come in time order ({t} after {self._t})")
+        self._t = t
+        for state in self._tracks:
+            state.detection = None
+        unmatched = self._match(observation.detections, t)
+        self._count_misses(observation.searched, t)
+        self._start_tracks(unmatched, t)
+        self._expire(t)
+        self._apply_label_rules(t)
+        return tuple(
+            Track(s.id, self.label_of(s.id), s.box(t), s.coasting, s.detection, s.last_seen)
+            for s in sorted(self._tracks, key=lambda s: s.id) if s.confirmed
+        )
+
+    def _match(self, detections: tuple[Detection, ...], t: float) -> list[Detection]:
+        pairs = []
+        for di, det in enumerate(detections):
+            for state in self._tracks:
+                cost = self._cost(state, det, t)
+                if cost is not None:
+                    pairs.append((cost, di, state))
+        pairs.sort(key=lambda p: (p[0], not p[2].confirmed, p[2].id))
+        used_detections: set[int] = set()
+        used_tracks: set[int] = set()
+        for _, di, state in pairs:
+            if di in used_detections or state.id in used_tracks:
+                continue
+            used_detections.add(di)
+            used_tracks.add(state.id)
+            self._correct(state, detections[di], t)
+        matched_boxes = [s.box(t) for s in self._tracks if s.id in used_tracks]
+        # A leftover detection on top of a matched face is the same face seen by two searches.
+        return [d for i, d in enumerate(detections)
+                if i not in used_detections and all(_iou(_int_box(d.box), b) < 0.3 for b in matched_boxes)]
+
+    def _cost(self, state: _State, det: Detection, t: float) -> float | None:
+        cfg = self.config
+        cx, cy, w, _ = state.predict(t)
+        dx, dy = det.centre
+        unseen = max(0.0, t - state.last_seen)
+        allowed = max(w, det.box[2]) * (cfg.position_gate + cfg.gate_growth_per_s * min(unseen, cfg.hold_s))
+        distance = math.hypot(dx - cx, dy - cy)
+        size = abs(math.log(det.box[2] / w))
+        if distance > allowed or size > math.log(cfg.size_gate):
+            return None
+        return distance / allowed + size / math.log(cfg.size_gate)
+
+    def _correct(self, state: _State, det: Detection, t: float) -> None:
+        cfg = self.config
+        px, py, pw, _ = state.predict(t)
+        mx, my = det.centre
+        mw, mh = det.box[2], det.box[3]
+        dt = t - state.t
+        rx, ry, rw = mx - px, my - py, mw - pw
+        state.cx, state.cy = px + cfg.alpha * rx, py + cfg.alpha * ry
+        state.w = pw + cfg.alpha * rw
+        state.h = mh * state.w / mw
+        if dt > 1e-6 and not state.coasting:
+            state.vx += cfg.beta * rx / dt
+            state.vy += cfg.beta * ry / dt
+            # Size changes slowly (walking in depth); a single odd box must not set a trend.
+            state.vw += cfg.beta / 3.0 * rw / dt
+            state.vw = max(-state.w, min(state.w, state.vw))
+
+        state.t = t
+        state.last_seen = t
+        state.hits += 1
+        state.coasting = False
+        state.detection = det
+        if not state.confirmed and state.hits >= cfg.confirm_hits:
+            state.confirmed = True
+
+    def _count_misses(self, searched: tuple[Box, ...], t: float) -> None:
+        for state in list(self._tracks):
+            if state.detection is not None:
+                continue
+            cx, cy, _, _ = state.predict(t)
+            if not any(_inside(cx, cy, region) for region in searched):
+                continue
+            if state.confirmed:
+                # Keep walking on the prediction: a subject hidden behind another keeps moving.
+                state.coasting = True
+            else:
+                self._tracks.remove(state)
+
+    def _start_tracks(self, detections: list[Detection], t: float) -> None:
+        for det in detections:
+            cx, cy = det.centre
+            state = _State(self._next_id, cx, cy, det.box[2], det.box[3], t, t, t, detection=det)
+            state.confirmed = self.config.confirm_hits <= 1
+            self._next_id += 1
+            self._tracks.append(state)
+
+    def _expire(self, t: float) -> None:
+        cfg = self.config
+        keep = []
+        for s in self._tracks:
+            if s.confirmed and t - s.last_seen > cfg.hold_s:
+                continue
+            if not s.confirmed and t - s.first_seen > cfg.confirm_window_s:
+                continue
+            keep.append(s)
+        self._tracks = keep
+        live = {s.id for s in keep}
+        self._labels = {label: tid for label, tid in self._labels.items() if tid in live}
+
+    def _apply_label_rules(self, t: float) -> None:
+        for label in LABELS:
+            if label in self._labels:
+                continue
+            free = [s for s in self._tracks if s.confirmed and not s.coasting and not self.label_of(s.id)]
+            if not free:
+                return
+            rule = self.label_rules[label]
+            if rule == "left":
+                choice = min(free, key=lambda s: s.predict(t)[0])
+            elif rule == "right":
+                choice = max(free, key=lambda s: s.predict(t)[0])
+            elif rule == "largest":
+                choice = max(free, key=lambda s: s.predict(t)[2])
+            elif rule.isdigit():
+                choice = next((s for s in free if s.id == int(rule)), None)
+                if choice is None:
+                    continue
+            else:  # auto: the subject confirmed earliest
+                choice = min(free, key=lambda s: (s.first_seen, s.id))
+            self._labels[label] = choice.id
+
+
+def _inside(x: float, y: float, region: Box) -> bool:
+    rx, ry, rw, rh = region
+    return rx <= x < rx + rw and ry <= y < ry + rh
+
+
+def _int_box(box: tuple[float, float, float, float]) -> Box:
+    return (round(box[0]), round(box[1]), round(box[2]), round(box[3]))
+
+
+def _iou(a: Box, b: Box) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    union = aw * ah + bw * bh - inter
+    return inter / union if union > 0 else 0.0
