@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--tracks", type=Path, metavar="OUT.jsonl", help="write per-frame focus and subjects (JSON Lines)")
     live.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
     live.add_argument("--config", type=Path, metavar="FILE", help="settings file (see config/default.toml)")
+    live.add_argument("--hfov", type=_hfov, metavar="DEG",
+                      help="camera horizontal field of view in degrees, for distances (default: the rig's own, "
+                           "else camera.hfov_deg)")
+    live.add_argument("--subject", action="append", default=[], type=_subject_rule, metavar="LABEL=RULE",
+                      help="which subject gets label A-D: left, right, largest, auto or a track ID, "
+                           "e.g. --subject A=left --subject B=right (default: in order of appearance)")
     live.set_defaults(run=_run_live)
 
     devices = commands.add_parser("devices", help="list cameras and audio outputs",
@@ -85,12 +91,32 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _hfov(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected degrees, got {text!r}") from None
+    if not 1.0 <= value < 179.0:
+        raise argparse.ArgumentTypeError(f"a horizontal field of view is between 1 and 179 degrees, got {value}")
+    return value
+
+
+def _subject_rule(text: str) -> tuple[str, str]:
+    label, sep, rule = text.partition("=")
+    label, rule = label.strip().upper(), rule.strip().lower()
+    if not sep or label not in ("A", "B", "C", "D") or not (rule in ("left", "right", "largest", "auto") or rule.isdigit()):
+        raise argparse.ArgumentTypeError(
+            f"expected LABEL=RULE with LABEL one of A-D and RULE left, right, largest, auto or an ID, got {text!r}")
+    return label, rule
+
+
 def _run_live(args: argparse.Namespace) -> int:
     from assistant.live import LiveOptions, run_live
 
     options = LiveOptions(
         source=args.source, scene=args.scene, headless=args.headless, record=args.record,
         events=args.events, tracks=args.tracks, max_frames=args.max_frames, config=args.config,
+        hfov_deg=args.hfov, subject_rules=tuple(args.subject),
     )
     summary = run_live(options)
     print(f"{PROG}: {summary.frames} frames, {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s "

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from assistant import paths
 from assistant.schema import limits, load_toml
+from assistant.vision.subjects import SearchConfig
+from assistant.vision.tracker import TrackerConfig
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,13 @@ class SourceConfig:
     height: int = field(default=720, metadata=limits(lo=16, hi=8192))
     fps: float = field(default=30.0, metadata=limits(lo=1.0, hi=240.0))
     watchdog_s: float = field(default=2.0, metadata=limits(lo=0.1, hi=60.0))
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """The camera's optics, for distance estimates (the rig knows its own)."""
+
+    hfov_deg: float = field(default=60.0, metadata=limits(lo=1.0, hi=179.0))
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,10 @@ class Config:
     """Everything the assistant can be configured with."""
 
     source: SourceConfig = SourceConfig()
+    camera: CameraConfig = CameraConfig()
     sim: SimConfig = SimConfig()
+    faces: SearchConfig = SearchConfig()
+    tracker: TrackerConfig = TrackerConfig()
     sharpness: SharpnessConfig = SharpnessConfig()
     overlay: OverlayConfig = OverlayConfig()
     output: OutputConfig = OutputConfig()

@@ -8,11 +8,15 @@ from pathlib import Path
 
 from assistant.capture.sources import open_source
 from assistant.config import Config, load_config
+from assistant.errors import ConfigError
 from assistant.pipeline import Pipeline, RealTimePacer, RunSummary, Sink
 from assistant.sinks import EventsSink, RecorderSink, StatusPrinter, TracksSink
 from assistant.ui.overlay import OverlayStyle
 from assistant.ui.window import WindowSink, display_available
+from assistant.vision.faces import MODEL_FILES, MediaPipeFaceDetector
 from assistant.vision.sharpness import SharpnessMeter
+from assistant.vision.subjects import SubjectTracker
+from assistant.vision.tracker import Tracker
 
 
 @dataclass(frozen=True)
@@ -27,30 +31,58 @@ class LiveOptions:
     tracks: Path | None = None
     max_frames: int | None = None
     config: Path | None = None
+    hfov_deg: float | None = None
+    subject_rules: tuple[tuple[str, str], ...] = ()
 
 
 def run_live(options: LiveOptions) -> RunSummary:
+    return build_pipeline(options).run()
+
+
+def build_pipeline(options: LiveOptions, with_sinks: bool = True) -> Pipeline:
+    """Open the source, outputs and stages for ``options``; on any failure close what was opened."""
     config = load_config(options.config)
     source = open_source(options.source, config, options.scene)
     sinks: list[Sink] = []
     try:
-        sinks = _sinks(options, config, source.fps)
+        if with_sinks:
+            sinks = _sinks(options, config, source.fps, sinks)
+        subjects = subjects_from(config, hfov_for(options, config, source), dict(options.subject_rules))
     except BaseException:
         for sink in sinks:
             sink.close()
         source.close()
         raise
-    pipeline = Pipeline(
+    return Pipeline(
         source=source,
         meter=meter_from(config),
         sinks=sinks,
         style=style_from(config),
         pacer=None if source.live else RealTimePacer(),
         focus=getattr(source, "lens", None),
+        subjects=subjects,
         max_frames=options.max_frames,
         recording=options.record is not None,
     )
-    return pipeline.run()
+
+
+def hfov_for(options: LiveOptions, config: Config, source: object) -> float:
+    """--hfov, else the source's own field of view (the rig knows it), else the config's."""
+    if options.hfov_deg is not None:
+        return options.hfov_deg
+    return float(getattr(source, "hfov_deg", None) or config.camera.hfov_deg)
+
+
+def subjects_from(config: Config, hfov_deg: float, rules: dict[str, str]) -> SubjectTracker | None:
+    """The detection + tracking stage, or None when faces are off in the config."""
+    if not config.faces.enabled:
+        return None
+    try:
+        tracker = Tracker(config.tracker, rules)
+    except ValueError as exc:
+        raise ConfigError(f"--subject: {exc}") from exc
+    detectors = {name: MediaPipeFaceDetector(name, config.faces.min_score) for name in MODEL_FILES}
+    return SubjectTracker(detectors, tracker, hfov_deg, config.faces)
 
 
 def meter_from(config: Config) -> SharpnessMeter:
@@ -63,8 +95,8 @@ def style_from(config: Config) -> OverlayStyle:
     return OverlayStyle(o.heatmap, o.peaking, config.sharpness.peaking_share, o.peaking_color, o.status)
 
 
-def _sinks(options: LiveOptions, config: Config, fps: float) -> list[Sink]:
-    sinks: list[Sink] = []
+def _sinks(options: LiveOptions, config: Config, fps: float, sinks: list[Sink]) -> list[Sink]:
+    """Append the requested outputs to ``sinks`` (so a caller can close those opened before a failure)."""
     # Files first: if one cannot be created, nothing has opened a window yet.
     if options.record:
         sinks.append(RecorderSink(options.record, fps))

@@ -1,6 +1,6 @@
 """The one pipeline behind ``live`` (and later ``analyze`` and ``rehearse``).
 
-source -> sharpness -> (tracking, focus engine: later stages) -> overlay -> sinks
+source -> subjects (detect, track, range) -> sharpness -> (focus engine: later) -> overlay -> sinks
 
 The loop is the only place that reads the wall clock (for pacing and the fps
 readout); every stage gets the frame's own timestamp. Sinks are closed in a
@@ -42,6 +42,14 @@ class Sink(Protocol):
     """An output: gets every frame's result, may answer with a command."""
 
     def consume(self, result: FrameResult) -> Command | None: ...
+
+    def close(self) -> None: ...
+
+
+class SubjectStage(Protocol):
+    """Finds and tracks subjects (``assistant.vision.subjects.SubjectTracker``)."""
+
+    def update(self, frame: Frame) -> tuple[Subject, ...]: ...
 
     def close(self) -> None: ...
 
@@ -99,6 +107,7 @@ class Pipeline:
         style: OverlayStyle = OverlayStyle(),
         pacer: RealTimePacer | None = None,
         focus: FocusReadout | None = None,
+        subjects: SubjectStage | None = None,
         max_frames: int | None = None,
         recording: bool = False,
         clock: Callable[[], float] = time.perf_counter,
@@ -111,6 +120,7 @@ class Pipeline:
         self.style = style
         self.pacer = pacer
         self.focus = focus
+        self.subjects = subjects
         self.max_frames = max_frames
         self.recording = recording
         self._clock = clock
@@ -147,19 +157,24 @@ class Pipeline:
 
     def process(self, frame: Frame, arrived: float) -> FrameResult:
         """One frame through the stages (no sinks)."""
-        sharpness = self.meter.measure(frame.image)
+        subjects = self.subjects.update(frame) if self.subjects is not None else ()
+        sharpness = self.meter.measure(frame.image, [s.box for s in subjects])
+        subjects = tuple(replace(s, sharpness=v) for s, v in zip(subjects, sharpness.boxes))
         focus_m = self._focus_m()
         status = Status(
             source=self.source.description, t=frame.t, frame=frame.index, fps=self._fps,
             latency_ms=(self._clock() - arrived) * 1000.0, focus_m=focus_m, recording=self.recording,
         )
-        annotated = draw(frame.image, sharpness, status, self.style)
-        return FrameResult(frame, sharpness, focus_m, (), (), annotated, status)
+        annotated = draw(frame.image, sharpness, status, self.style, subjects)
+        return FrameResult(frame, sharpness, focus_m, subjects, (), annotated, status)
 
     def close(self) -> None:
         """Close every sink, then the source; one failing close does not skip the rest."""
         errors: list[BaseException] = []
-        for closer in [sink.close for sink in self.sinks] + [self.source.close]:
+        closers = [sink.close for sink in self.sinks] + [self.source.close]
+        if self.subjects is not None:
+            closers.append(self.subjects.close)
+        for closer in closers:
             try:
                 closer()
             except Exception as exc:  # keep closing the others; report the first

@@ -76,6 +76,25 @@ def bench_rig(seconds: float) -> dict[str, float]:
             "p99_ms": percentile(times, 99), "size": f"{scene.camera.width}x{scene.camera.height}"}
 
 
+def bench_subjects(clip: str) -> dict[str, float]:
+    """Detection + tracking + distance per 720p frame on a rig clip (frames rendered beforehand)."""
+    from assistant.vision.faces import MediaPipeFaceDetector
+    from assistant.vision.subjects import SubjectTracker
+    from assistant.vision.tracker import Tracker
+
+    scene = load_scene(paths.SCENES_DIR / f"{clip}.toml")
+    source = SimSource(scene)
+    frames = []
+    while (frame := source.read()) is not None:
+        frames.append(frame)
+    detectors = {name: MediaPipeFaceDetector(name) for name in ("short", "full")}
+    stage = SubjectTracker(detectors, Tracker(), scene.camera.thin_lens().hfov_deg)
+    times = [timed(lambda f=frame: stage.update(f)) for frame in frames]
+    stage.close()
+    return {"frames": len(times), "median_ms": statistics.median(times), "mean_ms": statistics.fmean(times),
+            "p99_ms": percentile(times, 99)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Focus Assistant benchmarks")
     parser.add_argument("--rounds", type=int, default=300, help="timed repetitions per measurement")
@@ -89,6 +108,13 @@ def main() -> None:
     for w, h in ((1920, 1080), (1280, 720)):
         r = bench_sharpness(w, h, args.rounds)
         print(f"{w}x{h:<5} {r['map_ms']:8.2f} {r['map_p99_ms']:8.2f} {r['naive_ms']:8.2f} {r['speedup']:8.1f}x")
+    print()
+    print()
+    print("Subjects: detection + tracking + distance per 1280x720 frame (one planned search per frame)")
+    print(f"{'clip':>18} {'frames':>7} {'mean ms':>8} {'median':>8} {'p99':>8}")
+    for clip in ("two_people", "track_cross"):
+        r = bench_subjects(clip)
+        print(f"{clip:>18} {r['frames']:7d} {r['mean_ms']:8.2f} {r['median_ms']:8.2f} {r['p99_ms']:8.2f}")
     print()
     r = bench_rig(12.0)
     print(f"Virtual rig render ({r['size']}, demo scene, {r['frames']} frames): {r['fps']:.1f} fps overall, "

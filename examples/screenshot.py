@@ -2,8 +2,9 @@
 
     python examples/screenshot.py --at 3.0 docs/live-view.png
 
-Runs the same pipeline stages as `focus-assistant live` (sharpness, overlay)
-on the demo scene, without pacing, and writes the annotated frame.
+Builds the same pipeline as `focus-assistant live` (subjects, sharpness,
+overlay), runs it without pacing up to the requested time, and writes the
+annotated frame.
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ from pathlib import Path
 
 import cv2
 
-from assistant.config import load_config
-from assistant.live import meter_from, style_from
-from assistant.pipeline import Pipeline
-from assistant.sim.source import SimSource
+from assistant.live import LiveOptions, build_pipeline
 
 
 def main() -> None:
@@ -26,18 +24,20 @@ def main() -> None:
     parser.add_argument("--at", type=float, default=3.0, help="media time in seconds")
     parser.add_argument("--scene", type=Path, help="scene file (default from config)")
     args = parser.parse_args()
-    config = load_config()
-    source = SimSource.from_file(args.scene or Path(config.sim.scene))
-    pipeline = Pipeline(source, meter_from(config), [], style_from(config), focus=source.lens)
-    frame = source.read()
-    while frame is not None and frame.t + 1e-9 < args.at:
-        frame = source.read()
-    if frame is None:
+    pipeline = build_pipeline(LiveOptions(scene=args.scene), with_sinks=False)
+    result = None
+    try:
+        while (frame := pipeline.source.read()) is not None:
+            result = pipeline.process(frame, time.perf_counter())
+            if frame.t + 1e-9 >= args.at:
+                break
+    finally:
+        pipeline.close()
+    if result is None or result.frame.t + 1e-9 < args.at:
         raise SystemExit(f"the scene ends before {args.at} s")
-    result = pipeline.process(frame, time.perf_counter())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(args.out), result.annotated)
-    print(f"wrote {args.out} (frame {frame.index}, t = {frame.t:.2f} s)")
+    print(f"wrote {args.out} (frame {result.frame.index}, t = {result.frame.t:.2f} s)")
 
 
 if __name__ == "__main__":

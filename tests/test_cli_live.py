@@ -48,6 +48,14 @@ def test_headless_live_run_writes_valid_json_lines(live_run):
     assert tracks[0]["focus_m"] == pytest.approx(2.0)
     assert tracks[89]["focus_m"] > 2.0
     assert all(set(t) == {"frame", "t", "focus_m", "subjects"} for t in tracks)
+    # Both people are tracked with labels, distances and sharpness (A at 2.0 m, B at 4.0 m).
+    late = tracks[60]["subjects"]
+    assert {s["label"] for s in late} == {"A", "B"}
+    by_label = {s["label"]: s for s in late}
+    assert by_label["A"]["distance_m"] == pytest.approx(2.0, rel=0.1)
+    assert by_label["B"]["distance_m"] == pytest.approx(4.0, rel=0.1)
+    assert by_label["A"]["sharpness"] > by_label["B"]["sharpness"]  # focus is on A at 2 s
+    assert set(late[0]) == {"id", "label", "box", "distance_m", "distance_sigma_m", "sharpness", "in_focus", "state"}
     events = (out / "events.jsonl").read_text()
     assert all(json.loads(line)["type"] in ("rack", "pull", "soft") for line in events.splitlines())
 
@@ -68,6 +76,8 @@ def test_live_replays_a_recorded_file(live_run, tmp_path):
         (["--max-frames", "0"], "expected a number >= 1"),
         (["--scene", "nope.toml"], "nope.toml: file not found"),
         (["--record", "out.xyz", "--max-frames", "1"], "unsupported recording format"),
+        (["--subject", "A=top"], "expected LABEL=RULE"),
+        (["--hfov", "0"], "between 1 and 179 degrees"),
     ],
 )
 def test_user_mistakes_give_one_line_and_exit_code_2(args, message, tmp_path):

@@ -27,6 +27,7 @@ class SimSource:
         spec = scene.lens
         self.lens = SimLens(spec.focus_m, spec.near_limit_m, spec.far_limit_m, spec.max_speed_dpt_s)
         self.fps = scene.camera.fps
+        self.hfov_deg = scene.camera.thin_lens().hfov_deg
         self.description = f"sim:{scene.name}"
         self._index = 0
         self._end = None if scene.loop else scene.frame_count

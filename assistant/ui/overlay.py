@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from assistant.types import SharpnessMap
+from assistant.types import SharpnessMap, Subject
 from assistant.vision.sharpness import peaking_mask
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -45,13 +45,16 @@ class OverlayStyle:
     status: bool = True
 
 
-def draw(image: np.ndarray, sharpness: SharpnessMap, status: Status, style: OverlayStyle) -> np.ndarray:
+def draw(image: np.ndarray, sharpness: SharpnessMap, status: Status, style: OverlayStyle,
+         subjects: tuple[Subject, ...] = ()) -> np.ndarray:
     """The annotated picture (a new array; ``image`` is left untouched)."""
     out = image.copy()
     if style.heatmap:
         draw_heatmap(out, sharpness)
     if style.peaking:
         draw_peaking(out, sharpness, style.peaking_share, style.peaking_color)
+    for subject in subjects:
+        draw_subject(out, subject)
     if style.status:
         draw_status(out, status)
     return out
@@ -72,15 +75,17 @@ def draw_heatmap(out: np.ndarray, sharpness: SharpnessMap, opacity: float = 0.35
     Tiles below ``floor`` (on the log scale of :func:`heat_levels`) stay
     untinted, so soft areas keep their true look and the sharp plane stands out.
     """
-    h, w = out.shape[:2]
     levels = heat_levels(sharpness.tiles)
     hue = np.clip((1.0 - (levels - floor) / (1.0 - floor)) * 60.0, 0, 60).astype(np.uint8)  # 0 red .. 60 green (OpenCV hue)
     hsv = cv2.merge([hue, np.full_like(hue, 255), np.full_like(hue, 255)])
     colours = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
-    tint = cv2.resize(colours, (w, h), interpolation=cv2.INTER_NEAREST)
-    lit = cv2.resize((levels >= floor).astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
-    blended = cv2.addWeighted(tint, opacity, out, 1.0 - opacity, 0.0)
-    np.copyto(out, blended, where=lit[..., None])
+    # Only the lit tiles are touched: a handful of small blends instead of full-frame passes.
+    for row, col in zip(*np.nonzero(levels >= floor)):
+        x, y, bw, bh = sharpness.tile_box(int(row), int(col))
+        roi = out[y:y + bh, x:x + bw]
+        tint = tuple(float(c) * opacity for c in colours[row, col]) + (0.0,)
+        cv2.addWeighted(roi, 1.0 - opacity, roi, 0.0, 0.0, dst=roi)
+        cv2.add(roi, tint, dst=roi)
     x, y, bw, bh = sharpness.tile_box(*sharpness.sharpest_tile())
     cv2.rectangle(out, (x, y), (x + bw - 1, y + bh - 1), (255, 255, 255), 2)
 
@@ -92,6 +97,25 @@ def draw_peaking(out: np.ndarray, sharpness: SharpnessMap, share: float, colour:
     if mask.shape != (h, w):
         mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
     out[mask.astype(bool)] = colour
+
+
+SUBJECT_COLOUR = (255, 255, 255)
+COASTING_COLOUR = (150, 150, 150)
+
+
+def draw_subject(out: np.ndarray, subject: Subject) -> None:
+    """Face box with label/ID and distance; grey while the subject is only predicted."""
+    x, y, w, h = subject.box
+    colour = COASTING_COLOUR if subject.coasting else SUBJECT_COLOUR
+    thickness = 1 if subject.coasting else 2
+    cv2.rectangle(out, (x, y), (x + w, y + h), colour, thickness, cv2.LINE_AA)
+    name = f"{subject.label} #{subject.id}" if subject.label else f"#{subject.id}"
+    text = f"{name}  {format_distance(subject.distance_m)}"
+    scale = max(0.45, out.shape[1] / 2600)
+    (tw, th), _ = cv2.getTextSize(text, FONT, scale, 1)
+    ty = y - 6 if y - th - 10 > 0 else y + h + th + 6
+    cv2.rectangle(out, (x, ty - th - 4), (x + tw + 6, ty + 4), (0, 0, 0), -1)
+    cv2.putText(out, text, (x + 3, ty), FONT, scale, colour, 1, cv2.LINE_AA)
 
 
 def draw_status(out: np.ndarray, status: Status) -> None:

@@ -11,7 +11,10 @@ from different places and times need no shared, strictly increasing clock
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -76,7 +79,7 @@ class MediaPipeFaceDetector:
         path = Path(models_dir) / MODEL_FILES[model]
         if not path.is_file():
             raise ModelMissing(f"{path}: face model missing; run 'python models/extract_models.py' to restore it")
-        os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's start-up chatter off the console
+        os.environ.setdefault("GLOG_minloglevel", "2")
         from mediapipe.tasks.python import BaseOptions, vision
 
         options = vision.FaceDetectorOptions(
@@ -85,7 +88,11 @@ class MediaPipeFaceDetector:
             min_detection_confidence=min_score,
         )
         self.model = model
-        self._detector = vision.FaceDetector.create_from_options(options)
+        # LiteRT prints a page of INFO/WARNING lines while it loads and on the
+        # first inference; they say nothing a user can act on.
+        with _native_stderr_silenced():
+            self._detector = vision.FaceDetector.create_from_options(options)
+            self.detect(np.zeros((64, 64, 3), np.uint8), (0, 0, 64, 64))
 
     def detect(self, image: np.ndarray, region: Box) -> tuple[Detection, ...]:
         import mediapipe as mp
@@ -108,7 +115,22 @@ class MediaPipeFaceDetector:
         return tuple(found)
 
     def close(self) -> None:
-        self._detector.close()
+        with _native_stderr_silenced():
+            self._detector.close()
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for native libraries; Python's own errors still raise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _clip(region: Box, width: int, height: int) -> Box:

@@ -17,7 +17,7 @@ Between searches the tracker's motion prediction carries each subject.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from assistant.schema import limits
 from assistant.types import Box, Frame, Subject
@@ -30,6 +30,7 @@ from assistant.vision.tracker import Observation, Track, Tracker
 class SearchConfig:
     """How detection is spread over frames (``[faces]`` in the config)."""
 
+    enabled: bool = True
     discover_every: int = field(default=8, metadata=limits(lo=1, hi=300))
     crop_scale: float = field(default=4.0, metadata=limits(lo=1.5, hi=12.0))
     min_crop_px: int = field(default=96, metadata=limits(lo=32, hi=4096))
@@ -147,8 +148,3 @@ def _cut_by_region(box: tuple[float, float, float, float], region: Box, width: i
     rx, ry, rw, rh = region
     return ((rx > 0 and x <= rx + margin) or (ry > 0 and y <= ry + margin)
             or (rx + rw < width and x + w >= rx + rw - margin) or (ry + rh < height and y + h >= ry + rh - margin))
-
-
-def with_sharpness(subjects: tuple[Subject, ...], values: tuple[float, ...]) -> tuple[Subject, ...]:
-    """Subjects with their box sharpness filled in (values in the same order)."""
-    return tuple(replace(s, sharpness=v) for s, v in zip(subjects, values))

@@ -230,8 +230,8 @@ class Tracker:
         cfg = self.config
         keep = []
         for s in self._tracks:
-            if s.confirmed and t - s.last_seen > cfg.hold_s:
-                continue
+            if s.confirmed and s.coasting and t - s.last_seen > cfg.hold_s:
+                continue  # looked for, not found, for longer than the hold time
             if not s.confirmed and t - s.first_seen > cfg.confirm_window_s:
                 continue
             keep.append(s)
