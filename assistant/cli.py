@@ -43,19 +43,35 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write labelled focus events (JSON Lines)")
     live.add_argument("--tracks", type=Path, metavar="OUT.jsonl", help="write per-frame focus and subjects (JSON Lines)")
     live.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
-    live.add_argument("--config", type=Path, metavar="FILE", help="settings file (see config/default.toml)")
-    live.add_argument("--hfov", type=_hfov, metavar="DEG",
-                      help="camera horizontal field of view in degrees, for distances (default: the rig's own, "
-                           "else camera.hfov_deg)")
-    live.add_argument("--subject", action="append", default=[], type=_subject_rule, metavar="LABEL=RULE",
-                      help="which subject gets label A-D: left, right, largest, auto or a track ID, "
-                           "e.g. --subject A=left --subject B=right (default: in order of appearance)")
+    _shared_options(live)
     live.set_defaults(run=_run_live)
+
+    analyze = commands.add_parser("analyze", help="label the focus pulls and racks in a recorded clip",
+                                  description="Offline focus monitoring of a recorded clip, as fast as the machine "
+                                              "allows: every rack, tracking pull and soft focus, labelled.")
+    analyze.add_argument("clip", metavar="CLIP", help="video file to analyse")
+    analyze.add_argument("--events", type=Path, metavar="OUT.jsonl", required=True,
+                         help="write labelled focus events (JSON Lines)")
+    analyze.add_argument("--tracks", type=Path, metavar="OUT.jsonl", help="write per-frame subjects (JSON Lines)")
+    analyze.add_argument("--report", type=Path, metavar="OUT.png",
+                         help="plot each subject's sharpness over time with the events shaded")
+    _shared_options(analyze)
+    analyze.set_defaults(run=_run_analyze)
 
     devices = commands.add_parser("devices", help="list cameras and audio outputs",
                                   description="List video capture devices and audio outputs on this machine.")
     devices.set_defaults(run=_run_devices)
     return parser
+
+
+def _shared_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, metavar="FILE", help="settings file (see config/default.toml)")
+    parser.add_argument("--hfov", type=_hfov, metavar="DEG",
+                        help="camera horizontal field of view in degrees, for distances (default: the rig's own, "
+                             "else camera.hfov_deg)")
+    parser.add_argument("--subject", action="append", default=[], type=_subject_rule, metavar="LABEL=RULE",
+                        help="which subject gets label A-D: left, right, largest, auto or a track ID, "
+                             "e.g. --subject A=left --subject B=right (default: in order of appearance)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -121,6 +137,21 @@ def _run_live(args: argparse.Namespace) -> int:
     summary = run_live(options)
     print(f"{PROG}: {summary.frames} frames, {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s "
           f"({summary.fps:.1f} fps); stopped by {summary.stopped_by}", file=sys.stderr)
+    return 0
+
+
+def _run_analyze(args: argparse.Namespace) -> int:
+    from assistant.live import LiveOptions, run_live
+
+    if args.clip == "sim" or "://" in args.clip or args.clip.isdigit():
+        raise UserInputError(f"{args.clip}: analyze reads a recorded clip; use 'live' for cameras, streams and the rig")
+    options = LiveOptions(
+        source=args.clip, events=args.events, tracks=args.tracks, report=args.report, config=args.config,
+        hfov_deg=args.hfov, subject_rules=tuple(args.subject), analyze=True, headless=True,
+    )
+    summary = run_live(options)
+    print(f"{PROG}: analysed {summary.frames} frames ({summary.media_s:.2f} s) in {summary.wall_s:.2f} s "
+          f"({summary.fps:.1f} fps); events in {args.events}", file=sys.stderr)
     return 0
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant import paths
+from assistant.focus.classify import ClassifierConfig
 from assistant.schema import limits, load_toml
 from assistant.vision.subjects import SearchConfig
 from assistant.vision.tracker import TrackerConfig
@@ -76,6 +77,7 @@ class Config:
     sim: SimConfig = SimConfig()
     faces: SearchConfig = SearchConfig()
     tracker: TrackerConfig = TrackerConfig()
+    classify: ClassifierConfig = ClassifierConfig()
     sharpness: SharpnessConfig = SharpnessConfig()
     overlay: OverlayConfig = OverlayConfig()
     output: OutputConfig = OutputConfig()

@@ -1,4 +1,9 @@
-"""``focus-assistant live``: build the pipeline from options and config, then run it."""
+"""Build the one pipeline from options and config: ``live`` and ``analyze`` differ only here.
+
+``live`` paces files and the rig to real time and shows a window (or a status
+line); ``analyze`` reads a file as fast as it can with a progress bar and can
+write a report.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.capture.sources import open_source
+from assistant.capture.sources import PrefetchedSource, VideoFileSource, open_source
 from assistant.config import Config, load_config
 from assistant.errors import ConfigError
 from assistant.pipeline import Pipeline, RealTimePacer, RunSummary, Sink
-from assistant.sinks import EventsSink, RecorderSink, StatusPrinter, TracksSink
+from assistant.focus.classify import EventClassifier
+from assistant.report.summary import ReportSink
+from assistant.sinks import EventsSink, ProgressBar, RecorderSink, StatusPrinter, TracksSink
 from assistant.ui.overlay import OverlayStyle
 from assistant.ui.window import WindowSink, display_available
 from assistant.vision.faces import MODEL_FILES, MediaPipeFaceDetector
@@ -21,7 +28,7 @@ from assistant.vision.tracker import Tracker
 
 @dataclass(frozen=True)
 class LiveOptions:
-    """The ``live`` command's options (see ``focus-assistant live --help``)."""
+    """Options of ``live`` and ``analyze`` (see their ``--help``)."""
 
     source: str = "sim"
     scene: Path | None = None
@@ -33,21 +40,27 @@ class LiveOptions:
     config: Path | None = None
     hfov_deg: float | None = None
     subject_rules: tuple[tuple[str, str], ...] = ()
+    analyze: bool = False  # as fast as possible, progress bar, no window
+    report: Path | None = None
 
 
 def run_live(options: LiveOptions) -> RunSummary:
     return build_pipeline(options).run()
 
 
-def build_pipeline(options: LiveOptions, with_sinks: bool = True) -> Pipeline:
+def build_pipeline(options: LiveOptions, with_sinks: bool = True, draw_overlay: bool | None = None) -> Pipeline:
     """Open the source, outputs and stages for ``options``; on any failure close what was opened."""
     config = load_config(options.config)
     source = open_source(options.source, config, options.scene)
+    hfov_deg = hfov_for(options, config, source)
+    if options.analyze and isinstance(source, VideoFileSource):
+        source = PrefetchedSource(source)
     sinks: list[Sink] = []
     try:
         if with_sinks:
-            sinks = _sinks(options, config, source.fps, sinks)
-        subjects = subjects_from(config, hfov_for(options, config, source), dict(options.subject_rules))
+            sinks = _sinks(options, config, source.fps, getattr(source, "frame_count", None), sinks)
+        every = config.faces.analyze_search_every if options.analyze else config.faces.search_every
+        subjects = subjects_from(config, hfov_deg, dict(options.subject_rules), every)
     except BaseException:
         for sink in sinks:
             sink.close()
@@ -58,11 +71,13 @@ def build_pipeline(options: LiveOptions, with_sinks: bool = True) -> Pipeline:
         meter=meter_from(config),
         sinks=sinks,
         style=style_from(config),
-        pacer=None if source.live else RealTimePacer(),
+        pacer=None if source.live or options.analyze else RealTimePacer(),
         focus=getattr(source, "lens", None),
         subjects=subjects,
+        events=EventClassifier((config.sharpness.grid_rows, config.sharpness.grid_cols), config.classify),
         max_frames=options.max_frames,
         recording=options.record is not None,
+        draw_overlay=draw_overlay,
     )
 
 
@@ -73,7 +88,8 @@ def hfov_for(options: LiveOptions, config: Config, source: object) -> float:
     return float(getattr(source, "hfov_deg", None) or config.camera.hfov_deg)
 
 
-def subjects_from(config: Config, hfov_deg: float, rules: dict[str, str]) -> SubjectTracker | None:
+def subjects_from(config: Config, hfov_deg: float, rules: dict[str, str],
+                  search_every: int = 1) -> SubjectTracker | None:
     """The detection + tracking stage, or None when faces are off in the config."""
     if not config.faces.enabled:
         return None
@@ -82,7 +98,7 @@ def subjects_from(config: Config, hfov_deg: float, rules: dict[str, str]) -> Sub
     except ValueError as exc:
         raise ConfigError(f"--subject: {exc}") from exc
     detectors = {name: MediaPipeFaceDetector(name, config.faces.min_score) for name in MODEL_FILES}
-    return SubjectTracker(detectors, tracker, hfov_deg, config.faces)
+    return SubjectTracker(detectors, tracker, hfov_deg, config.faces, search_every)
 
 
 def meter_from(config: Config) -> SharpnessMeter:
@@ -95,7 +111,8 @@ def style_from(config: Config) -> OverlayStyle:
     return OverlayStyle(o.heatmap, o.peaking, config.sharpness.peaking_share, o.peaking_color, o.status)
 
 
-def _sinks(options: LiveOptions, config: Config, fps: float, sinks: list[Sink]) -> list[Sink]:
+def _sinks(options: LiveOptions, config: Config, fps: float, frame_count: int | None,
+           sinks: list[Sink]) -> list[Sink]:
     """Append the requested outputs to ``sinks`` (so a caller can close those opened before a failure)."""
     # Files first: if one cannot be created, nothing has opened a window yet.
     if options.record:
@@ -104,7 +121,11 @@ def _sinks(options: LiveOptions, config: Config, fps: float, sinks: list[Sink]) 
         sinks.append(EventsSink(options.events))
     if options.tracks:
         sinks.append(TracksSink(options.tracks))
-    if options.headless or not display_available():
+    if options.report:
+        sinks.append(ReportSink(options.report, source_name=options.source))
+    if options.analyze:
+        sinks.append(ProgressBar(sys.stderr, total=frame_count))
+    elif options.headless or not display_available():
         sinks.append(StatusPrinter(sys.stderr, config.output.status_every_s))
     else:
         sinks.append(WindowSink())

@@ -1,6 +1,6 @@
 """The one pipeline behind ``live`` (and later ``analyze`` and ``rehearse``).
 
-source -> subjects (detect, track, range) -> sharpness -> (focus engine: later) -> overlay -> sinks
+source -> subjects (detect, track, range) -> sharpness -> events (classify) -> overlay -> sinks
 
 The loop is the only place that reads the wall clock (for pacing and the fps
 readout); every stage gets the frame's own timestamp. Sinks are closed in a
@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -39,11 +39,36 @@ class FrameResult:
 
 
 class Sink(Protocol):
-    """An output: gets every frame's result, may answer with a command."""
+    """An output: gets every frame's result, may answer with a command.
+
+    A sink that shows or stores the annotated picture sets ``wants_picture =
+    True``; without one the pipeline skips drawing the overlay.
+    """
 
     def consume(self, result: FrameResult) -> Command | None: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class EventListener(Protocol):
+    """A sink that also wants each labelled event as it completes (events file, report, cues).
+
+    Events that complete only when the source ends (a move still under way
+    in the last frames) arrive here after the last frame.
+    """
+
+    def on_event(self, event: Event) -> None: ...
+
+
+class EventStage(Protocol):
+    """Labels focus changes (``assistant.focus.classify.EventClassifier``)."""
+
+    def update(self, t: float, frame: int, sharpness: SharpnessMap, subjects: Sequence[Subject]) -> list[Event]: ...
+
+    def finish(self) -> list[Event]: ...
+
+    def in_focus(self, subject_id: int) -> bool | None: ...
 
 
 class SubjectStage(Protocol):
@@ -108,8 +133,10 @@ class Pipeline:
         pacer: RealTimePacer | None = None,
         focus: FocusReadout | None = None,
         subjects: SubjectStage | None = None,
+        events: EventStage | None = None,
         max_frames: int | None = None,
         recording: bool = False,
+        draw_overlay: bool | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         if max_frames is not None and max_frames < 1:
@@ -121,10 +148,15 @@ class Pipeline:
         self.pacer = pacer
         self.focus = focus
         self.subjects = subjects
+        self.events = events
         self.max_frames = max_frames
         self.recording = recording
         self._clock = clock
         self._fps: float | None = None
+        self._listeners = [sink for sink in self.sinks if isinstance(sink, EventListener)]
+        # Drawing the overlay costs milliseconds: only when a window or recording shows it.
+        wanted = any(getattr(sink, "wants_picture", False) for sink in self.sinks)
+        self._draw = wanted if draw_overlay is None else draw_overlay
 
     def run(self) -> RunSummary:
         """Process frames until the source ends, ``max_frames``, or a sink says quit."""
@@ -149,6 +181,8 @@ class Pipeline:
                     break
             else:
                 stopped_by = "max frames"
+            if self.events is not None:
+                self._announce(self.events.finish())
         except KeyboardInterrupt:
             stopped_by = "interrupted"
         finally:
@@ -160,13 +194,17 @@ class Pipeline:
         subjects = self.subjects.update(frame) if self.subjects is not None else ()
         sharpness = self.meter.measure(frame.image, [s.box for s in subjects])
         subjects = tuple(replace(s, sharpness=v) for s, v in zip(subjects, sharpness.boxes))
+        events: tuple[Event, ...] = ()
+        if self.events is not None:
+            events = tuple(self.events.update(frame.t, frame.index, sharpness, subjects))
+            subjects = tuple(replace(s, in_focus=self.events.in_focus(s.id)) for s in subjects)
         focus_m = self._focus_m()
         status = Status(
             source=self.source.description, t=frame.t, frame=frame.index, fps=self._fps,
             latency_ms=(self._clock() - arrived) * 1000.0, focus_m=focus_m, recording=self.recording,
         )
-        annotated = draw(frame.image, sharpness, status, self.style, subjects)
-        return FrameResult(frame, sharpness, focus_m, subjects, (), annotated, status)
+        annotated = draw(frame.image, sharpness, status, self.style, subjects) if self._draw else frame.image
+        return FrameResult(frame, sharpness, focus_m, subjects, events, annotated, status)
 
     def close(self) -> None:
         """Close every sink, then the source; one failing close does not skip the rest."""
@@ -182,7 +220,13 @@ class Pipeline:
         if errors:
             raise errors[0]
 
+    def _announce(self, events: Sequence[Event]) -> None:
+        for event in events:
+            for listener in self._listeners:
+                listener.on_event(event)
+
     def _dispatch(self, result: FrameResult) -> Command | None:
+        self._announce(result.events)
         for sink in self.sinks:
             command = sink.consume(result)
             if command == "quit":

@@ -12,6 +12,7 @@ Range and choice limits live next to the field they constrain, as metadata::
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 import typing
@@ -121,17 +122,46 @@ def _convert(hint: Any, value: Any, where: str, key: str) -> Any:
     raise TypeError(f"schema: unsupported field type {hint!r} at {key}")  # a programming error
 
 
+def check_limits(instance: Any) -> None:
+    """Apply each field's ``limits`` metadata to a dataclass built in code (not from TOML).
+
+    Raises ValueError naming the field, so constructors reject bad arguments
+    with the same words a config file gets.
+    """
+    hints = typing.get_type_hints(type(instance))
+    for spec in dataclasses.fields(instance):
+        value = getattr(instance, spec.name)
+        if hints.get(spec.name) in (int, float, bool, str):
+            try:
+                _convert(hints[spec.name], value, "", spec.name)
+            except ConfigError as exc:
+                raise ValueError(str(exc).lstrip(": ")) from None
+        if isinstance(value, float) and math.isnan(value):
+            raise ValueError(f"{spec.name}: expected a number, got nan")
+        problem = _limit_problem(spec.metadata, value)
+        if problem:
+            raise ValueError(f"{spec.name}: {problem}")
+
+
 def _check_limits(meta: typing.Mapping[str, Any], value: Any, where: str, key: str) -> None:
+    problem = _limit_problem(meta, value)
+    if problem:
+        raise ConfigError(f"{where}: {key}: {problem}")
+
+
+def _limit_problem(meta: typing.Mapping[str, Any], value: Any) -> str | None:
+    """What is wrong with ``value`` under the field's limits, or None."""
     if not meta or value is None:
-        return
+        return None
     lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
-    if choices is not None and value not in choices:
-        raise ConfigError(f"{where}: {key}: {value!r} is not allowed; expected one of: {', '.join(choices)}")
+    if choices is not None:
+        return None if value in choices else f"{value!r} is not allowed; expected one of: {', '.join(choices)}"
     too_low = lo is not None and (value <= lo if meta.get("lo_open") else value < lo)
     if too_low or (hi is not None and value > hi):
         low = f"> {lo}" if meta.get("lo_open") else f">= {lo}"
         bounds = " and ".join(b for b in (low if lo is not None else "", f"<= {hi}" if hi is not None else "") if b)
-        raise ConfigError(f"{where}: {key}: {value} is out of range; expected {bounds}")
+        return f"{value} is out of range; expected {bounds}"
+    return None
 
 
 def _join(prefix: str, name: str) -> str:

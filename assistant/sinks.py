@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from assistant.pipeline import Command, FrameResult
+from assistant.types import Event
 from assistant.report.logs import JsonLinesWriter, event_record, track_record
 from assistant.ui.overlay import format_distance
 from assistant.ui.recorder import VideoRecorder
@@ -14,6 +17,8 @@ from assistant.ui.recorder import VideoRecorder
 
 class RecorderSink:
     """``--record OUT.mp4``: the annotated picture at the source frame rate."""
+
+    wants_picture = True
 
     def __init__(self, path: Path, fps: float) -> None:
         self.recorder = VideoRecorder(path, fps)
@@ -33,9 +38,10 @@ class EventsSink:
         self.writer = JsonLinesWriter(path)
 
     def consume(self, result: FrameResult) -> Command | None:
-        for event in result.events:
-            self.writer.write(event_record(event))
         return None
+
+    def on_event(self, event: Event) -> None:
+        self.writer.write(event_record(event))
 
     def close(self) -> None:
         self.writer.close()
@@ -87,4 +93,45 @@ class StatusPrinter:
     def close(self) -> None:
         if self._dirty:
             self.stream.write("\n")
+            self.stream.flush()
+
+
+class ProgressBar:
+    """``analyze`` on a terminal: a bar with frames, speed and time left (silent when piped)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO = sys.stderr, total: int | None = None, tty: bool | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.total = total if total and total > 0 else None
+        self.tty = stream.isatty() if tty is None else tty
+        self._clock = clock
+        self._started = clock()
+        self._last_draw = -1.0
+        self.frames = 0
+
+    def consume(self, result: FrameResult) -> Command | None:
+        self.frames += 1
+        now = self._clock()
+        if self.tty and now - self._last_draw >= 0.1:
+            self._last_draw = now
+            self.stream.write("\r" + self.line(now))
+            self.stream.flush()
+        return None
+
+    def line(self, now: float) -> str:
+        elapsed = max(now - self._started, 1e-9)
+        rate = self.frames / elapsed
+        if self.total is None:
+            return f"{self.frames} frames  {rate:6.1f} fps"
+        share = min(1.0, self.frames / self.total)
+        filled = int(share * self.WIDTH)
+        left = (self.total - self.frames) / rate if rate > 0 else 0.0
+        return (f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {share * 100:5.1f}%  "
+                f"{self.frames}/{self.total} frames  {rate:6.1f} fps  {left:5.1f} s left")
+
+    def close(self) -> None:
+        if self.tty and self.frames:
+            self.stream.write("\r" + self.line(self._clock()) + "\n")
             self.stream.flush()

@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--at", type=float, default=3.0, help="media time in seconds")
     parser.add_argument("--scene", type=Path, help="scene file (default from config)")
     args = parser.parse_args()
-    pipeline = build_pipeline(LiveOptions(scene=args.scene), with_sinks=False)
+    pipeline = build_pipeline(LiveOptions(scene=args.scene), with_sinks=False, draw_overlay=True)
     result = None
     try:
         while (frame := pipeline.source.read()) is not None:

@@ -16,8 +16,10 @@ from __future__ import annotations
 import importlib
 import math
 import os
+import queue
 import re
 import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,57 @@ class GrabbedSource:
 
     def close(self) -> None:
         self._grabber.stop()
+
+
+class PrefetchedSource:
+    """Decodes ahead on a thread so decoding overlaps analysis (``analyze`` on a file).
+
+    Keeps every frame in order (a bounded queue, so memory stays flat); an
+    error in the reader thread is raised from ``read()``.
+    """
+
+    live = False
+
+    def __init__(self, inner: FrameSource, depth: int = 8) -> None:
+        self.inner = inner
+        self.fps = inner.fps
+        self.description = inner.description
+        self.frame_count = getattr(inner, "frame_count", None)
+        self._queue: queue.Queue[Frame | None | BaseException] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"prefetch:{self.description}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                frame = self.inner.read()
+                self._put(frame)
+                if frame is None:
+                    return
+        except BaseException as exc:  # handed to the reading thread
+            self._put(exc)
+
+    def _put(self, item: Frame | None | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def read(self) -> Frame | None:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        if item is None:
+            self._queue.put(None)  # later reads see the end too
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2.0)
+        self.inner.close()
 
 
 class PluginSource:

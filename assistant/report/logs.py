@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from assistant.errors import OutputError
+from assistant.report.files import prepared
 from assistant.types import Event, Subject
 
 
@@ -20,9 +21,8 @@ class JsonLinesWriter:
     """Appends one JSON object per line, flushed line by line."""
 
     def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+        self.path = prepared(path)
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "w", encoding="utf-8")
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot write ({exc.strerror}); choose a writable path") from exc

@@ -68,3 +68,44 @@ def score_tracking(frames: Sequence[tuple[tuple[LayerTruth, ...], tuple[Subject,
                 errors.append(abs(subject.distance_m - person.distance_m) / person.distance_m)
     median = statistics.median(errors) if errors else float("inf")
     return TrackingScore(person_frames, tracked, switches, median)
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    """Observed events against a clip's truth events."""
+
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+    onset_errors: tuple[float, ...]  # |start - truth start| of every matched event
+
+    @property
+    def f1(self) -> float:
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
+
+
+def score_labels(events: Sequence, truth: Sequence, types: tuple[str, ...] = ("rack", "pull")) -> LabelScore:
+    """Match events to truth of the same type whose time spans overlap, best overlap first."""
+    predicted = [e for e in events if e.type in types]
+    expected = [t for t in truth if t.type in types]
+    pairs = []
+    for i, e in enumerate(predicted):
+        for j, t in enumerate(expected):
+            overlap = min(e.end, t.end) - max(e.start, t.start)
+            if e.type == t.type and overlap > 0:
+                pairs.append((overlap, i, j))
+    used_p, used_t, errors = set(), set(), []
+    for _, i, j in sorted(pairs, reverse=True):
+        if i in used_p or j in used_t:
+            continue
+        used_p.add(i)
+        used_t.add(j)
+        errors.append(abs(predicted[i].start - expected[j].start))
+    return LabelScore(len(used_p), len(predicted) - len(used_p), len(expected) - len(used_t), tuple(errors))
+
+
+def combine(scores: Sequence[LabelScore]) -> LabelScore:
+    """Totals over several clips."""
+    return LabelScore(sum(s.true_positives for s in scores), sum(s.false_positives for s in scores),
+                      sum(s.false_negatives for s in scores), tuple(e for s in scores for e in s.onset_errors))

@@ -105,11 +105,32 @@ class FocusKey:
     """Scripted focus: at time ``t`` the lens is at ``distance_m``.
 
     Between keys focus moves evenly in dioptres along the key's ``ease`` curve.
+    ``follow`` names a layer: from this key until the next one, focus stays
+    exactly on that layer's distance (a perfect tracking pull), and
+    ``distance_m`` may be left out.
     """
 
     t: float = field(metadata=limits(lo=0.0))
-    distance_m: float = field(metadata=limits(lo=0.05))
+    distance_m: float | None = field(default=None, metadata=limits(lo=0.05))
     ease: str = field(default="linear", metadata=limits(choices=EASE_NAMES))
+    follow: str = ""
+
+    def __post_init__(self) -> None:
+        if self.distance_m is None and not self.follow:
+            raise ValueError(f"focus key at t = {self.t}: give distance_m or follow")
+
+
+@dataclass(frozen=True)
+class TruthEvent:
+    """Ground truth for tests: what a focus puller would label in this clip."""
+
+    type: str = field(metadata=limits(choices=("rack", "pull", "soft")))
+    start: float = field(metadata=limits(lo=0.0))
+    end: float = field(metadata=limits(lo=0.0))
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"a truth event cannot end ({self.end}) before it starts ({self.start})")
 
 
 @dataclass(frozen=True)
@@ -127,6 +148,7 @@ class Scene:
     camera: CameraSpec = CameraSpec()
     lens: LensSpec = LensSpec()
     focus: tuple[FocusKey, ...] = ()
+    truth: tuple[TruthEvent, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.layers:
@@ -138,6 +160,9 @@ class Scene:
         times = [k.t for k in self.focus]
         if times != sorted(times):
             raise ValueError(f"focus keys must be in time order, got t = {times}")
+        unknown = sorted({k.follow for k in self.focus if k.follow and k.follow not in names})
+        if unknown:
+            raise ValueError(f"focus keys follow unknown layers: {', '.join(unknown)}; layers are {', '.join(names)}")
 
     @property
     def frame_count(self) -> int:
@@ -150,12 +175,21 @@ class Scene:
         prev = self.focus[0]
         for key in self.focus:
             if t < key.t:
+                if prev.follow:
+                    return 1.0 / self._key_distance(prev, t)
                 span = key.t - prev.t
                 p = ease(key.ease, (t - prev.t) / span) if span > 0 else 1.0
-                a, b = 1.0 / prev.distance_m, 1.0 / key.distance_m
+                a, b = 1.0 / self._key_distance(prev, prev.t), 1.0 / self._key_distance(key, key.t)
                 return a + (b - a) * p
             prev = key
-        return 1.0 / prev.distance_m
+        return 1.0 / self._key_distance(prev, t if prev.follow else prev.t)
+
+    def _key_distance(self, key: FocusKey, t: float) -> float:
+        if key.follow:
+            layer = next(layer for layer in self.layers if layer.name == key.follow)
+            return layer.place(t)[2]
+        assert key.distance_m is not None
+        return key.distance_m
 
 
 def load_scene(path: Path) -> Scene:

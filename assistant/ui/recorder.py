@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from assistant.errors import OutputError
+from assistant.report.files import prepared
 
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
 
@@ -16,16 +17,9 @@ class VideoRecorder:
     """Opens on the first frame (to learn its size) and writes every frame after."""
 
     def __init__(self, path: Path, fps: float) -> None:
-        self.path = Path(path)
-        suffix = self.path.suffix.lower()
-        if suffix not in FOURCC:
-            raise OutputError(f"{self.path}: unsupported recording format; use one of {', '.join(sorted(FOURCC))}")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"{self.path}: cannot create the folder ({exc.strerror})") from exc
+        self.path = prepared(path, tuple(FOURCC), "recording")
         self.fps = fps
-        self._fourcc = cv2.VideoWriter_fourcc(*FOURCC[suffix])
+        self._fourcc = cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()])
         self._writer: cv2.VideoWriter | None = None
         self.frames = 0
 

@@ -25,6 +25,8 @@ def display_available() -> bool:
 class WindowSink:
     """Shows each annotated frame; keys become pipeline commands."""
 
+    wants_picture = True
+
     def __init__(self, screenshot_dir: Path = Path("out")) -> None:
         self.screenshot_dir = screenshot_dir
         self.screenshots = 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from assistant import kalman
 from assistant.vision.faces import Detection
 
 IPD_M = 0.063
@@ -63,7 +64,7 @@ def measure_distance(detection: Detection, width_px: int, hfov_deg: float) -> Di
 class DistanceFilter:
     """Constant-velocity Kalman filter over one subject's distance (one verb: ``update``)."""
 
-    def __init__(self, accel_sigma: float = 1.5) -> None:
+    def __init__(self, accel_sigma: float = 4.0) -> None:
         self.accel_sigma = accel_sigma  # m/s^2 of unmodelled motion
         self._x: list[float] | None = None  # [distance, speed]
         self._p = [[0.0, 0.0], [0.0, 0.0]]
@@ -82,24 +83,10 @@ class DistanceFilter:
             self._t = t
             return measurement
         x, p = self._propagate(t)
-        r = measurement.sigma_m ** 2
-        s = p[0][0] + r
-        k0, k1 = p[0][0] / s, p[1][0] / s
-        innovation = measurement.metres - x[0]
-        self._x = [x[0] + k0 * innovation, x[1] + k1 * innovation]
-        self._p = [[(1 - k0) * p[0][0], (1 - k0) * p[0][1]],
-                   [p[1][0] - k1 * p[0][0], p[1][1] - k1 * p[0][1]]]
+        self._x, self._p = kalman.correct(x, p, measurement.metres, measurement.sigma_m ** 2)
         self._t = t
         return DistanceEstimate(max(0.05, self._x[0]), math.sqrt(max(self._p[0][0], 0.0)))
 
     def _propagate(self, t: float) -> tuple[list[float], list[list[float]]]:
         assert self._x is not None
-        dt = max(0.0, t - self._t)
-        x = [self._x[0] + dt * self._x[1], self._x[1]]
-        q = self.accel_sigma ** 2
-        p = self._p
-        p00 = p[0][0] + dt * (p[1][0] + p[0][1]) + dt * dt * p[1][1] + q * dt ** 4 / 4
-        p01 = p[0][1] + dt * p[1][1] + q * dt ** 3 / 2
-        p10 = p[1][0] + dt * p[1][1] + q * dt ** 3 / 2
-        p11 = p[1][1] + q * dt * dt
-        return x, [[p00, p01], [p10, p11]]
+        return kalman.predict(self._x, self._p, t - self._t, self.accel_sigma)

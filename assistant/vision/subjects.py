@@ -31,6 +31,8 @@ class SearchConfig:
     """How detection is spread over frames (``[faces]`` in the config)."""
 
     enabled: bool = True
+    search_every: int = field(default=1, metadata=limits(lo=1, hi=30))
+    analyze_search_every: int = field(default=2, metadata=limits(lo=1, hi=30))
     discover_every: int = field(default=8, metadata=limits(lo=1, hi=300))
     crop_scale: float = field(default=4.0, metadata=limits(lo=1.5, hi=12.0))
     min_crop_px: int = field(default=96, metadata=limits(lo=32, hi=4096))
@@ -95,7 +97,7 @@ class SubjectTracker:
     """Frames in, subjects out (one verb: ``update``): plan, detect, track, range."""
 
     def __init__(self, detectors: dict[str, RegionDetector], tracker: Tracker, hfov_deg: float,
-                 search: SearchConfig = SearchConfig()) -> None:
+                 search: SearchConfig = SearchConfig(), search_every: int | None = None) -> None:
         missing = {"short", "full"} - set(detectors)
         if missing:
             raise ValueError(f"SubjectTracker needs detectors for: {', '.join(sorted(missing))}")
@@ -103,19 +105,29 @@ class SubjectTracker:
         self.tracker = tracker
         self.hfov_deg = hfov_deg
         self.planner = SearchPlanner(search)
+        self.search_every = search_every or search.search_every
         self._filters: dict[int, DistanceFilter] = {}
+        self._frames = 0
         self.last_search: Search | None = None
 
     def update(self, frame: Frame) -> tuple[Subject, ...]:
-        predicted = self.tracker.predicted(frame.t)
-        search = self.planner.plan(frame.width, frame.height, predicted)
-        self.last_search = search
-        found = self.detectors[search.model].detect(frame.image, search.region)
-        detections = tuple(d for d in found if not _cut_by_region(d.box, search.region, frame.width, frame.height))
-        tracks = self.tracker.update(Observation(frame.t, detections, (search.region,)))
+        self._frames += 1
+        if self._frames % self.search_every == 0 or not self.tracker.predicted(frame.t):
+            observation = self._search(frame)
+        else:  # a frame without a search: the tracker's prediction carries every subject
+            observation = Observation(frame.t, (), ())
+            self.last_search = None
+        tracks = self.tracker.update(observation)
         live = {tid for tid, _, _ in self.tracker.predicted(frame.t)}
         self._filters = {tid: f for tid, f in self._filters.items() if tid in live}
         return tuple(self._subject(track, frame) for track in tracks)
+
+    def _search(self, frame: Frame) -> Observation:
+        search = self.planner.plan(frame.width, frame.height, self.tracker.predicted(frame.t))
+        self.last_search = search
+        found = self.detectors[search.model].detect(frame.image, search.region)
+        detections = tuple(d for d in found if not _cut_by_region(d.box, search.region, frame.width, frame.height))
+        return Observation(frame.t, detections, (_open_at_frame_edges(search.region, frame.width, frame.height),))
 
     def close(self) -> None:
         for detector in self.detectors.values():
@@ -135,6 +147,19 @@ class SubjectTracker:
         if track.detection is not None:
             return live.update(frame.t, measure_distance(track.detection, frame.width, self.hfov_deg))
         return live.predict(frame.t)
+
+
+def _open_at_frame_edges(region: Box, width: int, height: int, far: int = 100_000) -> Box:
+    """The region as the tracker should see it: a side on the frame's edge extends past it.
+
+    A face half out of the picture was still searched wherever it is visible.
+    """
+    x, y, w, h = region
+    x0 = -far if x <= 0 else x
+    y0 = -far if y <= 0 else y
+    x1 = far if x + w >= width else x + w
+    y1 = far if y + h >= height else y + h
+    return (x0, y0, x1 - x0, y1 - y0)
 
 
 def _cut_by_region(box: tuple[float, float, float, float], region: Box, width: int, height: int,

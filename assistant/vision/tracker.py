@@ -9,9 +9,10 @@ never becomes a subject. A confirmed track that is missed keeps its ID and
 coasts on its prediction for ``hold_s``, so short misses, occlusions and
 crossings do not change IDs; a detection near the prediction re-acquires it.
 
-Misses only count where the detector actually looked: the caller says which
-regions it searched, because detection runs on crops and tiles, not always on
-the whole frame.
+Misses only count where the detector actually looked at the whole face: the
+caller says which regions it searched, because detection runs on crops and
+tiles, not always on the whole frame (a region reaching the frame's edge
+should be passed as open-ended on that side).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from assistant.types import Box
 from assistant.vision.faces import Detection
 
 LABELS = ("A", "B", "C", "D")
+LABEL_MIN_HITS = 4
 COAST_PREDICT_S = 1.5
 """A coasting track follows its velocity this long after it was last seen, then stands still."""
 RULES = ("left", "right", "largest", "auto")
@@ -209,9 +211,8 @@ class Tracker:
         for state in list(self._tracks):
             if state.detection is not None:
                 continue
-            cx, cy, _, _ = state.predict(t)
-            if not any(_inside(cx, cy, region) for region in searched):
-                continue
+            if not any(_contains(region, state.box(t)) for region in searched):
+                continue  # the search did not see this whole face: no evidence either way
             if state.confirmed:
                 # Keep walking on the prediction: a subject hidden behind another keeps moving.
                 state.coasting = True
@@ -243,7 +244,9 @@ class Tracker:
         for label in LABELS:
             if label in self._labels:
                 continue
-            free = [s for s in self._tracks if s.confirmed and not s.coasting and not self.label_of(s.id)]
+            # Only subjects seen a few times get a label, so a brief false track cannot take one.
+            free = [s for s in self._tracks if s.confirmed and not s.coasting and s.hits >= LABEL_MIN_HITS
+                    and not self.label_of(s.id)]
             if not free:
                 return
             rule = self.label_rules[label]
@@ -262,9 +265,10 @@ class Tracker:
             self._labels[label] = choice.id
 
 
-def _inside(x: float, y: float, region: Box) -> bool:
+def _contains(region: Box, box: Box) -> bool:
     rx, ry, rw, rh = region
-    return rx <= x < rx + rw and ry <= y < ry + rh
+    x, y, w, h = box
+    return rx <= x and ry <= y and x + w <= rx + rw and y + h <= ry + rh
 
 
 def _int_box(box: tuple[float, float, float, float]) -> Box:

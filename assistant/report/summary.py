@@ -1,0 +1,77 @@
+"""``--report OUT.png``: per-subject sharpness over time with the labelled events shaded."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+
+from assistant.errors import OutputError
+from assistant.pipeline import Command, FrameResult
+from assistant.report.files import prepared
+from assistant.types import Event
+
+EVENT_COLOURS = {"rack": "tab:orange", "pull": "tab:green", "soft": "tab:red"}
+
+
+class ReportSink:
+    """Collects sharpness per subject and the events; draws the PNG when the run closes."""
+
+    def __init__(self, path: Path, source_name: str = "") -> None:
+        self.path = prepared(path, (".png",), "report")
+        self.source_name = source_name
+        self.series: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        self.focus: tuple[list[float], list[float]] = ([], [])
+        self.events: list[Event] = []
+
+    def consume(self, result: FrameResult) -> Command | None:
+        t = result.frame.t
+        for subject in result.subjects:
+            if subject.sharpness is None or subject.coasting:
+                continue
+            name = f"{subject.label} #{subject.id}" if subject.label else f"#{subject.id}"
+            ts, values = self.series[name]
+            ts.append(t)
+            values.append(subject.sharpness)
+        if result.focus_m is not None and math.isfinite(result.focus_m):
+            self.focus[0].append(t)
+            self.focus[1].append(result.focus_m)
+        return None
+
+    def on_event(self, event: Event) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        rows = 2 if self.focus[0] else 1
+        fig, axes = plt.subplots(rows, 1, figsize=(12, 3.2 * rows + 1), sharex=True, squeeze=False)
+        ax = axes[0][0]
+        for name, (ts, values) in sorted(self.series.items()):
+            ax.plot(ts, values, label=name, linewidth=1.2)
+        ax.set_yscale("log")
+        ax.set_ylabel("sharpness (normalised\nLaplacian variance)")
+        ax.set_title(f"Focus report {self.source_name}".strip())
+        for event in self.events:
+            for row in axes:
+                row[0].axvspan(event.start, max(event.end, event.start + 0.03),
+                               color=EVENT_COLOURS[event.type], alpha=0.18)
+            who = f"{event.from_id}->{event.to_id}" if event.type == "rack" and event.from_id else ""
+            ax.annotate(f"{event.type} {who}".strip(), (event.start, 1.0), xycoords=("data", "axes fraction"),
+                        xytext=(2, -12), textcoords="offset points", fontsize=8, color=EVENT_COLOURS[event.type])
+        if self.series:
+            ax.legend(loc="lower right", fontsize=8)
+        if rows == 2:
+            axes[1][0].plot(*self.focus, color="black", linewidth=1.2)
+            axes[1][0].set_ylabel("lens focus (m)")
+        axes[-1][0].set_xlabel("time (s)")
+        fig.tight_layout()
+        try:
+            fig.savefig(self.path, dpi=100)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot write the report ({exc.strerror})") from exc
+        finally:
+            plt.close(fig)
