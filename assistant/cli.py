@@ -7,6 +7,7 @@ stderr and exit code 2; internal failures with exit code 1.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -43,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write labelled focus events (JSON Lines)")
     live.add_argument("--tracks", type=Path, metavar="OUT.jsonl", help="write per-frame focus and subjects (JSON Lines)")
     live.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    live.add_argument("--mode", choices=("suggest", "drive"), default="suggest",
+                      help="suggest: a focus guide says which way to turn (default); drive: the assistant "
+                           "moves the lens itself (needs a driver: the rig's lens with --source sim)")
+    live.add_argument("--rack", action="append", default=[], type=_rack_request, metavar="LABEL@SECONDS",
+                      help="rack to subject LABEL at a media time, e.g. --rack B@3.0 (repeatable); in the "
+                           "window the keys a-d rack at once")
     _shared_options(live)
     live.set_defaults(run=_run_live)
 
@@ -69,12 +76,17 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hfov", type=_hfov, metavar="DEG",
                         help="camera horizontal field of view in degrees, for distances (default: the rig's own, "
                              "else camera.hfov_deg)")
+    parser.add_argument("--target", default="largest",
+                        choices=("A", "B", "C", "D", "left", "right", "largest", "nearest"),
+                        help="who should be sharp (default: the largest face)")
     parser.add_argument("--subject", action="append", default=[], type=_subject_rule, metavar="LABEL=RULE",
                         help="which subject gets label A-D: left, right, largest, auto or a track ID, "
                              "e.g. --subject A=left --subject B=right (default: in order of appearance)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # OpenCV's own warnings ("can't capture by name") would duplicate our one-line errors.
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
     args = build_parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -126,13 +138,26 @@ def _subject_rule(text: str) -> tuple[str, str]:
     return label, rule
 
 
+def _rack_request(text: str) -> tuple[str, float]:
+    label, sep, when = text.partition("@")
+    label = label.strip().upper()
+    try:
+        at_t = float(when)
+    except ValueError:
+        at_t = -1.0
+    if not sep or label not in ("A", "B", "C", "D") or at_t < 0:
+        raise argparse.ArgumentTypeError(f"expected LABEL@SECONDS like B@3.0, got {text!r}")
+    return label, at_t
+
+
 def _run_live(args: argparse.Namespace) -> int:
     from assistant.live import LiveOptions, run_live
 
     options = LiveOptions(
         source=args.source, scene=args.scene, headless=args.headless, record=args.record,
         events=args.events, tracks=args.tracks, max_frames=args.max_frames, config=args.config,
-        hfov_deg=args.hfov, subject_rules=tuple(args.subject),
+        hfov_deg=args.hfov, subject_rules=tuple(args.subject), mode=args.mode, target=args.target,
+        racks=tuple(args.rack),
     )
     summary = run_live(options)
     print(f"{PROG}: {summary.frames} frames, {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s "
@@ -147,7 +172,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
         raise UserInputError(f"{args.clip}: analyze reads a recorded clip; use 'live' for cameras, streams and the rig")
     options = LiveOptions(
         source=args.clip, events=args.events, tracks=args.tracks, report=args.report, config=args.config,
-        hfov_deg=args.hfov, subject_rules=tuple(args.subject), analyze=True, headless=True,
+        hfov_deg=args.hfov, subject_rules=tuple(args.subject), analyze=True, headless=True, target=args.target,
     )
     summary = run_live(options)
     print(f"{PROG}: analysed {summary.frames} frames ({summary.media_s:.2f} s) in {summary.wall_s:.2f} s "

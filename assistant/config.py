@@ -12,6 +12,8 @@ from pathlib import Path
 
 from assistant import paths
 from assistant.focus.classify import ClassifierConfig
+from assistant.focus.controller import DriveConfig
+from assistant.focus.director import SuggestConfig
 from assistant.schema import limits, load_toml
 from assistant.vision.subjects import SearchConfig
 from assistant.vision.tracker import TrackerConfig
@@ -78,6 +80,8 @@ class Config:
     faces: SearchConfig = SearchConfig()
     tracker: TrackerConfig = TrackerConfig()
     classify: ClassifierConfig = ClassifierConfig()
+    suggest: SuggestConfig = SuggestConfig()
+    drive: DriveConfig = DriveConfig()
     sharpness: SharpnessConfig = SharpnessConfig()
     overlay: OverlayConfig = OverlayConfig()
     output: OutputConfig = OutputConfig()

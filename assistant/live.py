@@ -7,6 +7,7 @@ write a report.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from assistant.config import Config, load_config
 from assistant.errors import ConfigError
 from assistant.pipeline import Pipeline, RealTimePacer, RunSummary, Sink
 from assistant.focus.classify import EventClassifier
+from assistant.focus.director import FocusDirector
 from assistant.report.summary import ReportSink
 from assistant.sinks import EventsSink, ProgressBar, RecorderSink, StatusPrinter, TracksSink
 from assistant.ui.overlay import OverlayStyle
@@ -42,6 +44,9 @@ class LiveOptions:
     subject_rules: tuple[tuple[str, str], ...] = ()
     analyze: bool = False  # as fast as possible, progress bar, no window
     report: Path | None = None
+    mode: str = "suggest"
+    target: str = "largest"
+    racks: tuple[tuple[str, float], ...] = ()  # (label, media time)
 
 
 def run_live(options: LiveOptions) -> RunSummary:
@@ -51,34 +56,50 @@ def run_live(options: LiveOptions) -> RunSummary:
 def build_pipeline(options: LiveOptions, with_sinks: bool = True, draw_overlay: bool | None = None) -> Pipeline:
     """Open the source, outputs and stages for ``options``; on any failure close what was opened."""
     config = load_config(options.config)
-    source = open_source(options.source, config, options.scene)
-    hfov_deg = hfov_for(options, config, source)
-    if options.analyze and isinstance(source, VideoFileSource):
-        source = PrefetchedSource(source)
-    sinks: list[Sink] = []
-    try:
+    with contextlib.ExitStack() as opened:  # closes everything opened so far if a later step fails
+        source = open_source(options.source, config, options.scene)
+        opened.callback(source.close)
+        hfov_deg = hfov_for(options, config, source)
+        driver = getattr(source, "lens", None)
+        # Offline analysis reports what focus did; advising or driving is for live runs.
+        director = None if options.analyze else director_from(options, config, driver)
+        if options.analyze and isinstance(source, VideoFileSource):
+            source = PrefetchedSource(source)
+            opened.callback(source.close)
+        sinks: list[Sink] = []
         if with_sinks:
-            sinks = _sinks(options, config, source.fps, getattr(source, "frame_count", None), sinks)
+            sinks = _sinks(options, config, source.fps, getattr(source, "frame_count", None), opened)
         every = config.faces.analyze_search_every if options.analyze else config.faces.search_every
         subjects = subjects_from(config, hfov_deg, dict(options.subject_rules), every)
-    except BaseException:
-        for sink in sinks:
-            sink.close()
-        source.close()
-        raise
+        if subjects is not None:
+            opened.callback(subjects.close)
+        opened.pop_all()  # success: the pipeline owns them now
     return Pipeline(
         source=source,
         meter=meter_from(config),
         sinks=sinks,
         style=style_from(config),
         pacer=None if source.live or options.analyze else RealTimePacer(),
-        focus=getattr(source, "lens", None),
+        focus=driver,
         subjects=subjects,
         events=EventClassifier((config.sharpness.grid_rows, config.sharpness.grid_cols), config.classify),
+        director=director,
         max_frames=options.max_frames,
         recording=options.record is not None,
         draw_overlay=draw_overlay,
     )
+
+
+def director_from(options: LiveOptions, config: Config, driver: object | None) -> FocusDirector:
+    """Suggest or drive, with the operator's target and any scheduled racks."""
+    try:
+        director = FocusDirector(options.mode, options.target, config.suggest, config.drive, driver,  # type: ignore[arg-type]
+                                 getattr(driver, "limits", None))
+        for label, at_t in options.racks:
+            director.schedule_rack(label, at_t)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    return director
 
 
 def hfov_for(options: LiveOptions, config: Config, source: object) -> float:
@@ -112,21 +133,27 @@ def style_from(config: Config) -> OverlayStyle:
 
 
 def _sinks(options: LiveOptions, config: Config, fps: float, frame_count: int | None,
-           sinks: list[Sink]) -> list[Sink]:
-    """Append the requested outputs to ``sinks`` (so a caller can close those opened before a failure)."""
+           opened: contextlib.ExitStack) -> list[Sink]:
+    """The requested outputs, each registered with ``opened`` so a later failure closes it."""
+    sinks: list[Sink] = []
+
+    def add(sink: Sink) -> None:
+        sinks.append(sink)
+        opened.callback(sink.close)
+
     # Files first: if one cannot be created, nothing has opened a window yet.
     if options.record:
-        sinks.append(RecorderSink(options.record, fps))
+        add(RecorderSink(options.record, fps))
     if options.events:
-        sinks.append(EventsSink(options.events))
+        add(EventsSink(options.events))
     if options.tracks:
-        sinks.append(TracksSink(options.tracks))
+        add(TracksSink(options.tracks))
     if options.report:
-        sinks.append(ReportSink(options.report, source_name=options.source))
+        add(ReportSink(options.report, source_name=options.source))
     if options.analyze:
-        sinks.append(ProgressBar(sys.stderr, total=frame_count))
+        add(ProgressBar(sys.stderr, total=frame_count))
     elif options.headless or not display_available():
-        sinks.append(StatusPrinter(sys.stderr, config.output.status_every_s))
+        add(StatusPrinter(sys.stderr, config.output.status_every_s))
     else:
-        sinks.append(WindowSink())
+        add(WindowSink())
     return sinks

@@ -13,16 +13,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from assistant.focus.director import FocusDirector, Guidance
 from assistant.types import Event, Frame, FrameSource, SharpnessMap, Subject
 from assistant.units import to_metres
 from assistant.ui.overlay import OverlayStyle, Status, draw
 from assistant.vision.sharpness import SharpnessMeter
 
-Command = Literal["quit", "toggle_peaking", "toggle_heatmap"]
+Command = str
+"""What a sink asks of the pipeline: "quit", "toggle_peaking", "toggle_heatmap", or "rack:A".."rack:D"."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class FrameResult:
     events: tuple[Event, ...]
     annotated: np.ndarray
     status: Status
+    guidance: Guidance | None = None
 
 
 class Sink(Protocol):
@@ -134,6 +137,7 @@ class Pipeline:
         focus: FocusReadout | None = None,
         subjects: SubjectStage | None = None,
         events: EventStage | None = None,
+        director: FocusDirector | None = None,
         max_frames: int | None = None,
         recording: bool = False,
         draw_overlay: bool | None = None,
@@ -149,6 +153,7 @@ class Pipeline:
         self.focus = focus
         self.subjects = subjects
         self.events = events
+        self.director = director
         self.max_frames = max_frames
         self.recording = recording
         self._clock = clock
@@ -198,13 +203,21 @@ class Pipeline:
         if self.events is not None:
             events = tuple(self.events.update(frame.t, frame.index, sharpness, subjects))
             subjects = tuple(replace(s, in_focus=self.events.in_focus(s.id)) for s in subjects)
-        focus_m = self._focus_m()
+        focus_dpt = self.focus.position() if self.focus is not None else None
+        guidance = None
+        if self.director is not None:
+            guidance, advised = self.director.step(frame.t, frame.index, subjects, focus_dpt)
+            events += tuple(advised)
+        focus_m = None if focus_dpt is None else to_metres(focus_dpt)
         status = Status(
             source=self.source.description, t=frame.t, frame=frame.index, fps=self._fps,
             latency_ms=(self._clock() - arrived) * 1000.0, focus_m=focus_m, recording=self.recording,
+            note=guidance.text() if guidance is not None else "",
         )
-        annotated = draw(frame.image, sharpness, status, self.style, subjects) if self._draw else frame.image
-        return FrameResult(frame, sharpness, focus_m, subjects, events, annotated, status)
+        target = guidance.target_id if guidance is not None else None
+        annotated = (draw(frame.image, sharpness, status, self.style, subjects, target)
+                     if self._draw else frame.image)
+        return FrameResult(frame, sharpness, focus_m, subjects, events, annotated, status, guidance)
 
     def close(self) -> None:
         """Close every sink, then the source; one failing close does not skip the rest."""
@@ -235,13 +248,9 @@ class Pipeline:
                 self.style = _toggled(self.style, "peaking")
             elif command == "toggle_heatmap":
                 self.style = _toggled(self.style, "heatmap")
+            elif command and command.startswith("rack:") and self.director is not None:
+                self.director.request_rack(command[5:])
         return None
-
-    def _focus_m(self) -> float | None:
-        if self.focus is None:
-            return None
-        dioptres = self.focus.position()
-        return None if dioptres is None else to_metres(dioptres)
 
     def _update_fps(self, interval: float) -> None:
         if interval <= 0:

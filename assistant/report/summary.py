@@ -42,6 +42,8 @@ class ReportSink:
         self.events.append(event)
 
     def close(self) -> None:
+        if not self.series and not self.events and not self.focus[0]:
+            return  # nothing was analysed (a run that failed to start): no empty report
         import matplotlib
 
         matplotlib.use("Agg")

@@ -46,7 +46,7 @@ class OverlayStyle:
 
 
 def draw(image: np.ndarray, sharpness: SharpnessMap, status: Status, style: OverlayStyle,
-         subjects: tuple[Subject, ...] = ()) -> np.ndarray:
+         subjects: tuple[Subject, ...] = (), target_id: int | None = None) -> np.ndarray:
     """The annotated picture (a new array; ``image`` is left untouched)."""
     out = image.copy()
     if style.heatmap:
@@ -54,7 +54,7 @@ def draw(image: np.ndarray, sharpness: SharpnessMap, status: Status, style: Over
     if style.peaking:
         draw_peaking(out, sharpness, style.peaking_share, style.peaking_color)
     for subject in subjects:
-        draw_subject(out, subject)
+        draw_subject(out, subject, subject.id == target_id)
     if style.status:
         draw_status(out, status)
     return out
@@ -100,13 +100,14 @@ def draw_peaking(out: np.ndarray, sharpness: SharpnessMap, share: float, colour:
 
 
 SUBJECT_COLOUR = (255, 255, 255)
+TARGET_COLOUR = (0, 215, 255)
 COASTING_COLOUR = (150, 150, 150)
 
 
-def draw_subject(out: np.ndarray, subject: Subject) -> None:
-    """Face box with label/ID and distance; grey while the subject is only predicted."""
+def draw_subject(out: np.ndarray, subject: Subject, is_target: bool = False) -> None:
+    """Face box with label/ID and distance: amber for the target, grey while only predicted."""
     x, y, w, h = subject.box
-    colour = COASTING_COLOUR if subject.coasting else SUBJECT_COLOUR
+    colour = COASTING_COLOUR if subject.coasting else TARGET_COLOUR if is_target else SUBJECT_COLOUR
     thickness = 1 if subject.coasting else 2
     cv2.rectangle(out, (x, y), (x + w, y + h), colour, thickness, cv2.LINE_AA)
     name = f"{subject.label} #{subject.id}" if subject.label else f"#{subject.id}"

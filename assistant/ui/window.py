@@ -11,8 +11,11 @@ import cv2
 from assistant.pipeline import Command, FrameResult
 
 WINDOW = "Focus Assistant"
-KEYS: dict[int, Command] = {ord("q"): "quit", 27: "quit", ord("p"): "toggle_peaking", ord("g"): "toggle_heatmap"}
-HELP = "q/Esc quit   p focus peaking   g sharpness heat map   s screenshot"
+KEYS: dict[int, Command] = {
+    ord("q"): "quit", 27: "quit", ord("p"): "toggle_peaking", ord("g"): "toggle_heatmap",
+    ord("a"): "rack:A", ord("b"): "rack:B", ord("c"): "rack:C", ord("d"): "rack:D",
+}
+HELP = "q/Esc quit   p focus peaking   g sharpness heat map   a-d rack to A-D   s screenshot"
 
 
 def display_available() -> bool:
