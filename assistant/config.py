@@ -50,6 +50,7 @@ class SharpnessConfig:
     grid_cols: int = field(default=16, metadata=limits(lo=1, hi=128))
     grid_rows: int = field(default=9, metadata=limits(lo=1, hi=128))
     exposure_floor: float = field(default=8.0, metadata=limits(lo=1.0, hi=255.0))
+    analysis_width: int = field(default=960, metadata=limits(lo=64, hi=8192))
     peaking_share: float = field(default=0.04, metadata=limits(lo=0.001, hi=0.5))
 
 

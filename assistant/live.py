@@ -124,7 +124,7 @@ def subjects_from(config: Config, hfov_deg: float, rules: dict[str, str],
 
 def meter_from(config: Config) -> SharpnessMeter:
     s = config.sharpness
-    return SharpnessMeter((s.grid_rows, s.grid_cols), s.exposure_floor)
+    return SharpnessMeter((s.grid_rows, s.grid_cols), s.exposure_floor, s.analysis_width)
 
 
 def style_from(config: Config) -> OverlayStyle:

@@ -30,7 +30,7 @@ def test_partial_file_keeps_other_defaults_and_resolves_paths_next_to_itself(tmp
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("[sharpness]\ngird_cols = 8\n", r"sharpness.gird_cols: unknown key; expected one of: exposure_floor, grid_cols"),
+        ("[sharpness]\ngird_cols = 8\n", r"sharpness.gird_cols: unknown key; expected one of: analysis_width, exposure_floor, grid_cols"),
         ("[sharpness]\ngrid_cols = \"8\"\n", r"sharpness.grid_cols: expected a whole number, got the string '8'"),
         ("[sharpness]\ngrid_cols = 0\n", r"sharpness.grid_cols: 0 is out of range; expected >= 1 and <= 128"),
         ("[overlay]\npeaking_color = [0, 0]\n", r"overlay.peaking_color: expected a list of 3 values, got 2"),
