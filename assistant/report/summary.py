@@ -20,7 +20,8 @@ class ReportSink:
     def __init__(self, path: Path, source_name: str = "") -> None:
         self.path = prepared(path, (".png",), "report")
         self.source_name = source_name
-        self.series: dict[str, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        self.series: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        self.labels: dict[int, str] = {}  # subject ID -> its latest label
         self.focus: tuple[list[float], list[float]] = ([], [])
         self.events: list[Event] = []
 
@@ -29,8 +30,9 @@ class ReportSink:
         for subject in result.subjects:
             if subject.sharpness is None or subject.coasting:
                 continue
-            name = f"{subject.label} #{subject.id}" if subject.label else f"#{subject.id}"
-            ts, values = self.series[name]
+            if subject.label:
+                self.labels[subject.id] = subject.label
+            ts, values = self.series[subject.id]
             ts.append(t)
             values.append(subject.sharpness)
         if result.focus_m is not None and math.isfinite(result.focus_m):
@@ -52,7 +54,8 @@ class ReportSink:
         rows = 2 if self.focus[0] else 1
         fig, axes = plt.subplots(rows, 1, figsize=(12, 3.2 * rows + 1), sharex=True, squeeze=False)
         ax = axes[0][0]
-        for name, (ts, values) in sorted(self.series.items()):
+        for sid, (ts, values) in sorted(self.series.items()):
+            name = f"{self.labels[sid]} #{sid}" if sid in self.labels else f"#{sid}"
             ax.plot(ts, values, label=name, linewidth=1.2)
         ax.set_yscale("log")
         ax.set_ylabel("sharpness (normalised\nLaplacian variance)")
