@@ -47,6 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--mode", choices=("suggest", "drive"), default="suggest",
                       help="suggest: a focus guide says which way to turn (default); drive: the assistant "
                            "moves the lens itself (needs a driver: the rig's lens with --source sim)")
+    live.add_argument("--no-audio", action="store_true", help="no sound cues (they still go to --cue-track)")
+    live.add_argument("--cue-track", type=Path, metavar="OUT.wav",
+                      help="write every cue at its media time, lined up with --record")
     live.add_argument("--rack", action="append", default=[], type=_rack_request, metavar="LABEL@SECONDS",
                       help="rack to subject LABEL at a media time, e.g. --rack B@3.0 (repeatable); in the "
                            "window the keys a-d rack at once")
@@ -62,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--tracks", type=Path, metavar="OUT.jsonl", help="write per-frame subjects (JSON Lines)")
     analyze.add_argument("--report", type=Path, metavar="OUT.png",
                          help="plot each subject's sharpness over time with the events shaded")
+    analyze.add_argument("--cue-track", type=Path, metavar="OUT.wav",
+                         help="write the cues at their media times, to lay under the clip")
     _shared_options(analyze)
     analyze.set_defaults(run=_run_analyze)
 
@@ -157,7 +162,7 @@ def _run_live(args: argparse.Namespace) -> int:
         source=args.source, scene=args.scene, headless=args.headless, record=args.record,
         events=args.events, tracks=args.tracks, max_frames=args.max_frames, config=args.config,
         hfov_deg=args.hfov, subject_rules=tuple(args.subject), mode=args.mode, target=args.target,
-        racks=tuple(args.rack),
+        racks=tuple(args.rack), no_audio=args.no_audio, cue_track=args.cue_track,
     )
     summary = run_live(options)
     print(f"{PROG}: {summary.frames} frames, {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s "
@@ -173,6 +178,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
     options = LiveOptions(
         source=args.clip, events=args.events, tracks=args.tracks, report=args.report, config=args.config,
         hfov_deg=args.hfov, subject_rules=tuple(args.subject), analyze=True, headless=True, target=args.target,
+        cue_track=args.cue_track,
     )
     summary = run_live(options)
     print(f"{PROG}: analysed {summary.frames} frames ({summary.media_s:.2f} s) in {summary.wall_s:.2f} s "

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant import paths
+from assistant.audio.cues import AudioConfig
 from assistant.focus.classify import ClassifierConfig
 from assistant.focus.controller import DriveConfig
 from assistant.focus.director import SuggestConfig
@@ -83,6 +84,7 @@ class Config:
     classify: ClassifierConfig = ClassifierConfig()
     suggest: SuggestConfig = SuggestConfig()
     drive: DriveConfig = DriveConfig()
+    audio: AudioConfig = AudioConfig()
     sharpness: SharpnessConfig = SharpnessConfig()
     overlay: OverlayConfig = OverlayConfig()
     output: OutputConfig = OutputConfig()

@@ -12,6 +12,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from assistant.audio.cues import CueSink
+from assistant.audio.player import SilentPlayer, open_player
+from assistant.audio.synth import cue_buffers
+from assistant.audio.track import CueTrack
 from assistant.capture.sources import PrefetchedSource, VideoFileSource, open_source
 from assistant.config import Config, load_config
 from assistant.errors import ConfigError
@@ -47,6 +51,8 @@ class LiveOptions:
     mode: str = "suggest"
     target: str = "largest"
     racks: tuple[tuple[str, float], ...] = ()  # (label, media time)
+    no_audio: bool = False
+    cue_track: Path | None = None
 
 
 def run_live(options: LiveOptions) -> RunSummary:
@@ -132,6 +138,18 @@ def style_from(config: Config) -> OverlayStyle:
     return OverlayStyle(o.heatmap, o.peaking, config.sharpness.peaking_share, o.peaking_color, o.status)
 
 
+def _cue_sink(options: LiveOptions, config: Config) -> CueSink | None:
+    """Sound for live runs (unless --no-audio or audio.enabled = false) and the --cue-track file."""
+    audio = config.audio
+    sound = audio.enabled and not options.no_audio and not options.analyze
+    if not sound and options.cue_track is None:
+        return None
+    buffers = cue_buffers(audio.sample_rate)
+    track = CueTrack(options.cue_track, buffers, audio.sample_rate) if options.cue_track else None
+    player = open_player(buffers, audio.sample_rate, audio.device, audio.block_size) if sound else SilentPlayer()
+    return CueSink(player, track, audio)
+
+
 def _sinks(options: LiveOptions, config: Config, fps: float, frame_count: int | None,
            opened: contextlib.ExitStack) -> list[Sink]:
     """The requested outputs, each registered with ``opened`` so a later failure closes it."""
@@ -150,6 +168,9 @@ def _sinks(options: LiveOptions, config: Config, fps: float, frame_count: int | 
         add(TracksSink(options.tracks))
     if options.report:
         add(ReportSink(options.report, source_name=options.source))
+    cues = _cue_sink(options, config)
+    if cues is not None:
+        add(cues)
     if options.analyze:
         add(ProgressBar(sys.stderr, total=frame_count))
     elif options.headless or not display_available():

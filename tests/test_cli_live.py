@@ -17,7 +17,7 @@ def run_cli(*args, timeout=180):
 @pytest.fixture(scope="module")
 def live_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("live")
-    run = run_cli("live", "--source", "sim", "--headless", "--max-frames", "90", "--record", str(out / "run.mp4"),
+    run = run_cli("live", "--source", "sim", "--headless", "--no-audio", "--max-frames", "90", "--record", str(out / "run.mp4"),
                   "--events", str(out / "events.jsonl"), "--tracks", str(out / "tracks.jsonl"))
     return run, out
 
@@ -62,7 +62,7 @@ def test_headless_live_run_writes_valid_json_lines(live_run):
 
 def test_live_replays_a_recorded_file(live_run, tmp_path):
     _, out = live_run
-    run = run_cli("live", "--source", str(out / "run.mp4"), "--headless", "--max-frames", "10",
+    run = run_cli("live", "--source", str(out / "run.mp4"), "--headless", "--no-audio", "--max-frames", "10",
                   "--tracks", str(tmp_path / "t.jsonl"))
     assert run.returncode == 0, run.stderr
     lines = (tmp_path / "t.jsonl").read_text().splitlines()
@@ -81,7 +81,7 @@ def test_live_replays_a_recorded_file(live_run, tmp_path):
     ],
 )
 def test_user_mistakes_give_one_line_and_exit_code_2(args, message, tmp_path):
-    run = subprocess.run([sys.executable, "-m", "assistant", "live", "--headless", *args],
+    run = subprocess.run([sys.executable, "-m", "assistant", "live", "--headless", "--no-audio", *args],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()

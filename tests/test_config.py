@@ -55,7 +55,7 @@ def test_missing_config_file_says_so(tmp_path):
 def test_cli_turns_a_bad_config_into_one_line_and_exit_code_2(tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[source]\nfps = -5\n")
-    run = subprocess.run([sys.executable, "-m", "assistant", "live", "--headless", "--max-frames", "1",
+    run = subprocess.run([sys.executable, "-m", "assistant", "live", "--headless", "--no-audio", "--max-frames", "1",
                           "--config", str(cfg)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 2
     lines = run.stderr.strip().splitlines()

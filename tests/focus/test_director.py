@@ -70,7 +70,7 @@ def test_drive_mode_needs_a_driver():
 
 def run_drive(tmp_path, *extra):
     events, tracks = tmp_path / "events.jsonl", tmp_path / "tracks.jsonl"
-    run = subprocess.run([sys.executable, "-m", "assistant", "live", "--headless", "--mode", "drive",
+    run = subprocess.run([sys.executable, "-m", "assistant", "live", "--headless", "--no-audio", "--mode", "drive",
                           "--scene", str(paths.SCENES_DIR / "drive_walk.toml"), "--target", "B",
                           "--events", str(events), "--tracks", str(tracks), *extra],
                          capture_output=True, text=True, timeout=300)
@@ -108,7 +108,7 @@ def test_drive_mode_without_a_driver_is_a_clear_error(tmp_path):
     for _ in range(3):
         writer.write(np.zeros((48, 64, 3), np.uint8))
     writer.release()
-    run = subprocess.run([sys.executable, "-m", "assistant", "live", "--headless", "--mode", "drive",
+    run = subprocess.run([sys.executable, "-m", "assistant", "live", "--headless", "--no-audio", "--mode", "drive",
                           "--source", str(clip)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "drive mode needs a focus driver" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
