@@ -29,9 +29,9 @@ system-libs:
 demo: setup
 	mkdir -p $(OUT)
 	$(VENV)/bin/focus-assistant live --source sim --record $(OUT)/demo.mp4 \
-		--events $(OUT)/events.jsonl --tracks $(OUT)/tracks.jsonl
+		--events $(OUT)/events.jsonl --tracks $(OUT)/tracks.jsonl --cue-track $(OUT)/cues.wav
 	$(PY) examples/screenshot.py --at 3.0 $(OUT)/live-view.png
-	@echo "demo outputs in $(OUT)/: demo.mp4, events.jsonl, tracks.jsonl, live-view.png"
+	@echo "demo outputs in $(OUT)/: demo.mp4, events.jsonl, tracks.jsonl, cues.wav, live-view.png"
 
 test: setup
 	$(PY) -m pytest
