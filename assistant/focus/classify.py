@@ -55,14 +55,20 @@ class ClassifierConfig:
     reference_half_life_s: float = field(default=30.0, metadata=limits(lo=0.5, hi=3600.0))
 
 
+SLOTS = 16
+"""Subjects followed at once; each has a slot (a series) in the shared trend banks."""
+FREE_SLOT_AFTER_S = 2.0
+FORGET_AFTER_S = 30.0
+
+
 @dataclass
 class _SubjectSeries:
-    """Per-subject sharpness and distance histories."""
+    """What the classifier remembers of one subject; its series live in ``slot`` of the banks."""
 
     id: int
-    sharpness: TrendBank
-    distance: TrendBank
+    slot: int
     width0: float
+    last_seen: float
     best: float = -math.inf
     best_t: float = 0.0
     boxes: dict[int, Box] = field(default_factory=dict)  # sample number -> box
@@ -78,7 +84,12 @@ class EventClassifier:
         self.config = config
         self.grid = grid
         self._tiles = self._bank(grid[0] * grid[1], math.log(config.min_change))
-        self._tile_best = np.full(grid[0] * grid[1], -np.inf)
+        # Every subject's sharpness and distance in two banks, so a frame costs the same
+        # few vectorised steps however many subjects come and go.
+        self._sharp = self._bank(SLOTS, math.log(config.min_change))
+        self._dist = TrendBank(SLOTS, rate_on=0.06, rate_off=0.035,
+                               min_delta=math.log(1.0 + config.pull_min_change), window_s=1.0)
+        self._owner: list[int | None] = [None] * SLOTS
         self._subjects: dict[int, _SubjectSeries] = {}
         self._pending: list[tuple[str, int, Move]] = []  # ("subject"|"tile"|"distance", key, move)
         self._tracked_recently: list[float] = []
@@ -94,9 +105,9 @@ class EventClassifier:
     def in_focus(self, subject_id: int) -> bool | None:
         """Whether a subject is within ``sharp_within`` of the best it has shown (None: not known yet)."""
         series = self._subjects.get(subject_id)
-        if series is None:
+        if series is None or self._owner[series.slot] != subject_id:
             return None
-        level = float(series.sharpness.latest[0])
+        level = float(self._sharp.latest[series.slot])
         if not math.isfinite(level) or not math.isfinite(series.best):
             return None
         return series.best - level <= math.log(self.config.sharp_within)
@@ -111,69 +122,75 @@ class EventClassifier:
         tile_levels = np.log(np.maximum(sharpness.tiles.ravel(), 1e-9))
         for move in self._tiles.push(t, frame, tile_levels):
             self._pending.append(("tile", move.index, move))
-        self._decay_and_raise(self._tile_best, self._tiles.latest)
         if subjects:
             self._tracked_recently.append(t)
         self._tracked_recently = [x for x in self._tracked_recently if t - x < 5.0]
-        seen = set()
+        self._release_slots(t)
+        levels = np.full(SLOTS, np.nan)
+        distances = np.full(SLOTS, np.nan)
+        present = []
         for subject in subjects:
-            seen.add(subject.id)
-            self._push_subject(subject, t, frame)
-        for sid, series in self._subjects.items():
-            if sid not in seen:  # gone or not measured: a gap
-                self._push_gap(series, t, frame)
+            series = self._series_for(subject, t)
+            if series is None:
+                continue  # more subjects than slots: the newest wait
+            present.append((subject, series))
+            if not subject.coasting and subject.sharpness and subject.sharpness > 0:
+                levels[series.slot] = math.log(subject.sharpness * subject.box[2] / series.width0)
+                if subject.distance_m:
+                    distances[series.slot] = math.log(subject.distance_m)
+        owners = list(self._owner)
+        self._pending += [("subject", owners[m.index], m) for m in self._sharp.push(t, frame, levels)
+                          if owners[m.index] is not None]
+        self._pending += [("distance", owners[m.index], m) for m in self._dist.push(t, frame, distances)
+                          if owners[m.index] is not None]
+        sample = self._sharp.samples - 1
+        for subject, series in present:
+            self._remember(series, subject, sample, t)
         return self._emit(final=False)
 
     def finish(self) -> list[Event]:
         """End of the clip: close moves in progress and emit what they complete."""
         for move in self._tiles.flush():
             self._pending.append(("tile", move.index, move))
-        for sid, series in self._subjects.items():
-            self._pending += [("subject", sid, m) for m in series.sharpness.flush()]
-            self._pending += [("distance", sid, m) for m in series.distance.flush()]
+        owners = list(self._owner)
+        self._pending += [("subject", owners[m.index], m) for m in self._sharp.flush() if owners[m.index] is not None]
+        self._pending += [("distance", owners[m.index], m) for m in self._dist.flush() if owners[m.index] is not None]
         return self._emit(final=True)
 
-    def _push_subject(self, subject: Subject, t: float, frame: int) -> None:
-        cfg = self.config
+    def _series_for(self, subject: Subject, t: float) -> _SubjectSeries | None:
         series = self._subjects.get(subject.id)
-        if series is None:
-            series = _SubjectSeries(
-                subject.id,
-                self._bank(1, math.log(cfg.min_change)),
-                TrendBank(1, rate_on=0.06, rate_off=0.035, min_delta=math.log(1.0 + cfg.pull_min_change), window_s=1.0),
-                float(subject.box[2]),
-            )
-            self._subjects[subject.id] = series
-        usable = not subject.coasting and subject.sharpness is not None and subject.sharpness > 0
-        level = math.log(subject.sharpness * subject.box[2] / series.width0) if usable else math.nan
-        distance = math.log(subject.distance_m) if usable and subject.distance_m else math.nan
-        for move in series.sharpness.push(t, frame, np.array([level])):
-            self._pending.append(("subject", subject.id, move))
-        for move in series.distance.push(t, frame, np.array([distance])):
-            self._pending.append(("distance", subject.id, move))
-        sample = series.sharpness._n - 1
+        if series is not None and self._owner[series.slot] == subject.id:
+            series.last_seen = t
+            return series
+        if None not in self._owner:
+            return None
+        slot = self._owner.index(None)
+        self._owner[slot] = subject.id
+        series = _SubjectSeries(subject.id, slot, float(subject.box[2]), t)
+        self._subjects[subject.id] = series
+        return series
+
+    def _release_slots(self, t: float) -> None:
+        """Free the slots of subjects gone for a while (their series have reset), forget old ones."""
+        for slot, sid in enumerate(self._owner):
+            if sid is not None and t - self._subjects[sid].last_seen > FREE_SLOT_AFTER_S:
+                self._owner[slot] = None
+        waiting = {key for kind, key, _ in self._pending if kind != "tile"}
+        self._subjects = {sid: s for sid, s in self._subjects.items()
+                          if t - s.last_seen <= FORGET_AFTER_S or sid in waiting}
+
+    def _remember(self, series: _SubjectSeries, subject: Subject, sample: int, t: float) -> None:
         series.boxes[sample] = subject.box
         if subject.distance_m is not None:
             series.distances[sample] = subject.distance_m
         for old in [k for k in series.boxes if k < sample - 600]:
             series.boxes.pop(old, None)
             series.distances.pop(old, None)
-        smoothed = float(series.sharpness.latest[0])
+        smoothed = float(self._sharp.latest[series.slot])
         if math.isfinite(smoothed):
-            decay = math.log(2.0) / cfg.reference_half_life_s * (t - series.best_t)
+            decay = math.log(2.0) / self.config.reference_half_life_s * (t - series.best_t)
             series.best = max(series.best - max(decay, 0.0), smoothed)
             series.best_t = t
-
-    def _push_gap(self, series: _SubjectSeries, t: float, frame: int) -> None:
-        nan = np.array([math.nan])
-        for move in series.sharpness.push(t, frame, nan):
-            self._pending.append(("subject", series.id, move))
-        for move in series.distance.push(t, frame, nan):
-            self._pending.append(("distance", series.id, move))
-
-    def _decay_and_raise(self, best: np.ndarray, latest: np.ndarray) -> None:
-        finite = np.isfinite(latest)
-        best[finite] = np.maximum(best[finite], latest[finite])
 
     # ------------------------------------------------------------------ events
     def _emit(self, final: bool) -> list[Event]:
@@ -202,17 +219,9 @@ class EventClassifier:
         return events
 
     def _earliest_active_start(self) -> float | None:
-        starts = []
-        for index in np.nonzero(self._tiles.moving)[0]:
-            s = self._tiles.move_start_t(int(index))
-            if s is not None:
-                starts.append(s)
-        for series in self._subjects.values():
-            for bank in (series.sharpness, series.distance):
-                s = bank.move_start_t(0)
-                if s is not None:
-                    starts.append(s)
-        return min(starts) if starts else None
+        starts = [b.earliest_move_start_t() for b in (self._tiles, self._sharp, self._dist)]
+        known = [s for s in starts if s is not None]
+        return min(known) if known else None
 
     def _label(self, group: list[tuple[str, int, Move]]) -> Event | None:
         """Turn a group of moves that overlap in time into at most one event."""
@@ -244,11 +253,11 @@ class EventClassifier:
 
     def _pull(self, sid: int, move: Move, group: list[tuple[str, int, Move]]) -> Event | None:
         series = self._subjects[sid]
-        bank = series.sharpness
+        bank = self._sharp
         first, last = bank.sample_near(move.start_t), bank.sample_near(move.end_t)
         if first is None or last is None:
             return None
-        levels = np.array([bank.value_at(s)[0] for s in range(first, last + 1)])
+        levels = np.array([bank.value_at(s)[series.slot] for s in range(first, last + 1)])
         levels = levels[np.isfinite(levels)]
         drawdown = float(np.max(np.maximum.accumulate(levels) - levels)) if levels.size else math.inf
         if drawdown > math.log(self.config.sharp_within) or series.best - levels[-1] > math.log(self.config.sharp_within):
@@ -266,12 +275,12 @@ class EventClassifier:
 
     def _scene_shifted(self, sid: int, start_t: float, end_t: float) -> bool:
         shift = math.log(self.config.shift_min_change)
+        a, b = self._sharp.sample_near(start_t), self._sharp.sample_near(end_t)
         for other, series in self._subjects.items():
-            if other == sid:
+            if other == sid or self._owner[series.slot] != other:
                 continue
-            a, b = series.sharpness.sample_near(start_t), series.sharpness.sample_near(end_t)
             if a is not None and b is not None:
-                va, vb = series.sharpness.value_at(a)[0], series.sharpness.value_at(b)[0]
+                va, vb = self._sharp.value_at(a)[series.slot], self._sharp.value_at(b)[series.slot]
                 if math.isfinite(va) and math.isfinite(vb) and abs(vb - va) >= shift:
                     return True
         a, b = self._tiles.sample_near(start_t), self._tiles.sample_near(end_t)
@@ -289,9 +298,14 @@ class EventClassifier:
     def _plane_event(self, group: list[tuple[str, int, Move]]) -> Event | None:
         """Racks and soft focus on the tile grid, for pictures without tracked faces."""
         cfg = self.config
-        sharpest = float(np.nanmax(self._tile_best)) if np.isfinite(self._tile_best).any() else -np.inf
         near_top = math.log(3.0)
         tiles = [m for kind, _, m in group if kind == "tile"]
+        if not tiles:
+            return None
+        # "Sharp" tiles are judged against the sharpest tile of the picture as it was then.
+        before = self._tiles.sample_near(min(m.start_t for m in tiles))
+        levels = self._tiles.value_at(before) if before is not None else self._tiles.latest
+        sharpest = float(np.nanmax(levels)) if np.isfinite(levels).any() else -np.inf
         falls = [m for m in tiles if m.delta < 0 and sharpest - m.before <= near_top]
         ends = [m.after for m in tiles]
         top_after = max(ends) if ends else -np.inf
@@ -317,7 +331,7 @@ class EventClassifier:
     def _event(self, kind: str, first: Move, last: Move, from_id: int, to_id: int | None,
                start: float, end: float, amplitude: float) -> Event:
         target = self._subjects[to_id if to_id is not None else from_id]
-        sample = target.sharpness.sample_near(end)
+        sample = self._sharp.sample_near(end)
         box = target.boxes.get(sample) if sample is not None else None
         if box is None:
             box = target.boxes[max(target.boxes)]
@@ -330,7 +344,7 @@ class EventClassifier:
 
     def _distance_near(self, sid: int, t: float) -> float | None:
         series = self._subjects[sid]
-        sample = series.sharpness.sample_near(t)
+        sample = self._sharp.sample_near(t)
         if sample is None:
             return None
         known = [k for k in series.distances if k <= sample]

@@ -85,6 +85,11 @@ class TrendBank:
         return None
 
     @property
+    def samples(self) -> int:
+        """How many samples have been pushed."""
+        return self._n
+
+    @property
     def latest(self) -> np.ndarray:
         return self.smooth[(self._n - 1) % self.size] if self._n else np.full(self.count, np.nan)
 
@@ -92,10 +97,12 @@ class TrendBank:
     def moving(self) -> np.ndarray:
         return self._direction != 0
 
-    def move_start_t(self, index: int) -> float | None:
-        if self._direction[index] == 0:
+    def earliest_move_start_t(self) -> float | None:
+        """When the earliest move still in progress (in any series) began, or None."""
+        moving = self._direction != 0
+        if not moving.any():
             return None
-        return self._time_of(int(self._start[index]))
+        return self._time_of(int(self._start[moving].min()))
 
     # ----------------------------------------------------------------- update
     def push(self, t: float, frame: int, values: np.ndarray) -> list[Move]:

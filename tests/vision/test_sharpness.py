@@ -89,11 +89,16 @@ def test_full_resolution_tiles_equal_the_variance_of_the_laplacian(astronaut):
     assert np.median(np.abs(ours / loop - 1.0)) < 0.1
 
 
-def test_1080p_is_reduced_by_two_and_720p_is_not():
+def test_tiles_are_reduced_to_at_most_960_wide_and_boxes_keep_full_resolution(astronaut):
     meter = SharpnessMeter()
-    assert meter.reduction(1920) == 2
-    assert meter.reduction(1280) == 1
-    assert meter.reduction(3840) == 4
+    assert (meter.reduction(1920), meter.reduction(1280), meter.reduction(960), meter.reduction(3840)) == (2, 2, 1, 4)
+    image = hd(astronaut)
+    # A one-pixel blur that the reduced tiles barely see still reads clearly in a box.
+    soft = exact_disk(image, 2.0)
+    box = [(600, 200, 300, 300)]
+    full, blurred = meter.measure(image, box), meter.measure(soft, box)
+    assert blurred.boxes[0] < 0.5 * full.boxes[0]
+    assert blurred.tiles.mean() > blurred.boxes[0] / full.boxes[0] * full.tiles.mean()
 
 
 def test_box_sharpness_separates_sharp_from_soft(astronaut):
