@@ -71,6 +71,7 @@ class StatusPrinter:
         self.tty = stream.isatty() if tty is None else tty
         self._next_t = 0.0
         self._dirty = False
+        self._width = 0
 
     def consume(self, result: FrameResult) -> Command | None:
         status = result.status
@@ -82,8 +83,11 @@ class StatusPrinter:
         fps = f"{status.fps:5.1f} fps" if status.fps is not None else "  --- fps"
         line = (f"{status.source}  t={status.t:7.2f}s  frame {status.frame:6d}  {fps}  "
                 f"focus {format_distance(status.focus_m):>7}  sharpest tile r{row}c{col}")
-        if self.tty:
-            self.stream.write("\r" + line)
+        if status.note:
+            line += f"  | {status.note}"
+        if self.tty:  # pad over a longer previous line
+            self.stream.write("\r" + line.ljust(self._width))
+            self._width = len(line)
             self._dirty = True
         else:
             self.stream.write(line + "\n")

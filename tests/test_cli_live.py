@@ -87,3 +87,27 @@ def test_user_mistakes_give_one_line_and_exit_code_2(args, message, tmp_path):
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_the_terminal_status_line_rewrites_itself_and_shows_the_guidance():
+    import io
+
+    import numpy as np
+
+    from assistant.pipeline import FrameResult
+    from assistant.sinks import StatusPrinter
+    from assistant.types import Frame, SharpnessMap
+    from assistant.ui.overlay import Status
+
+    stream = io.StringIO()
+    printer = StatusPrinter(stream, tty=True)
+    sharpness = SharpnessMap(np.ones((9, 16)), (), (80.0, 80.0), np.zeros((4, 4), np.int16))
+    frame = Frame(np.zeros((4, 4, 3), np.uint8), 0.0, 0)
+    long = Status("sim", 0.0, 0, note="suggest: A turn nearer 0.57 m (0.10 dpt)")
+    short = Status("sim", 0.2, 6, note="suggest: A sharp")
+    for status in (long, short):
+        printer.consume(FrameResult(frame, sharpness, None, (), (), frame.image, status))
+    printer.close()
+    first, second = stream.getvalue().split("\r")[1:]
+    assert "turn nearer 0.57 m (0.10 dpt)" in first and "A sharp" in second
+    assert len(second.rstrip("\n")) >= len(first)  # the shorter line covers the longer one
