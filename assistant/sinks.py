@@ -10,7 +10,7 @@ from typing import TextIO
 
 from assistant.pipeline import Command, FrameResult
 from assistant.types import Event
-from assistant.report.logs import JsonLinesWriter, event_record, track_record
+from assistant.report.logs import JsonLinesWriter, track_record
 from assistant.ui.overlay import format_distance
 from assistant.ui.recorder import VideoRecorder
 
@@ -41,7 +41,7 @@ class EventsSink:
         return None
 
     def on_event(self, event: Event) -> None:
-        self.writer.write(event_record(event))
+        self.writer.write(event.to_json())
 
     def close(self) -> None:
         self.writer.close()

@@ -96,11 +96,9 @@ class EventClassifier:
         self._tile_boxes: list[Box] = []
         self._pulled_until: dict[int, tuple[float, int]] = {}  # subject -> (end, direction) of its last pull
         self._t = 0.0
-        self._frame = 0
 
-    def _bank(self, count: int, min_delta: float, rate_scale: float = 1.0) -> TrendBank:
-        cfg = self.config
-        return TrendBank(count, cfg.rate_on * rate_scale, cfg.rate_off * rate_scale, min_delta)
+    def _bank(self, count: int, min_delta: float) -> TrendBank:
+        return TrendBank(count, self.config.rate_on, self.config.rate_off, min_delta)
 
     def in_focus(self, subject_id: int) -> bool | None:
         """Whether a subject is within ``sharp_within`` of the best it has shown (None: not known yet)."""
@@ -115,7 +113,7 @@ class EventClassifier:
     # ------------------------------------------------------------------ update
     def update(self, t: float, frame: int, sharpness: SharpnessMap, subjects: Sequence[Subject]) -> list[Event]:
         """Feed one frame; returns the events that completed (usually none)."""
-        self._t, self._frame = t, frame
+        self._t = t
         if not self._tile_boxes:
             rows, cols = self.grid
             self._tile_boxes = [sharpness.tile_box(r, c) for r in range(rows) for c in range(cols)]

@@ -88,7 +88,6 @@ class _DrivenMove:
     last_t: float
     last_frame: int
     last_dpt: float
-    quiet: int = 0
 
 
 class FocusDirector:
@@ -266,9 +265,8 @@ class FocusDirector:
         if abs(command - previous[2]) > 1e-4:  # the lens is being moved
             if move is None:
                 move = self._driven = _DrivenMove(previous[0], previous[1], previous[2], t, frame, command)
-            move.last_t, move.last_frame, move.last_dpt, move.quiet = t, frame, command, 0
+            move.last_t, move.last_frame, move.last_dpt = t, frame, command
         elif move is not None:
-            move.quiet += 1
             if t - move.last_t >= SETTLED_S:  # the follow has settled: log it
                 self._driven = None
                 if abs(move.last_dpt - move.start_dpt) >= self.suggest.tolerance_dpt:

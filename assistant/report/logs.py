@@ -14,7 +14,7 @@ from typing import Any
 
 from assistant.errors import OutputError
 from assistant.report.files import prepared
-from assistant.types import Event, Subject
+from assistant.types import Subject
 
 
 class JsonLinesWriter:
@@ -42,11 +42,6 @@ class JsonLinesWriter:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
-
-
-def event_record(event: Event) -> dict[str, Any]:
-    """An events-file line."""
-    return event.to_json()
 
 
 def track_record(frame_index: int, t: float, focus_m: float | None, subjects: tuple[Subject, ...]) -> dict[str, Any]:
