@@ -1,0 +1,1 @@
+"""Focus drivers: the engine speaks dioptres, each driver its own native units."""
