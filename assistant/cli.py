@@ -46,7 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
     live.add_argument("--mode", choices=("suggest", "drive"), default="suggest",
                       help="suggest: a focus guide says which way to turn (default); drive: the assistant "
-                           "moves the lens itself (needs a driver: the rig's lens with --source sim)")
+                           "moves the lens itself (needs a driver: the rig's lens with --source sim, or --driver)")
+    live.add_argument("--driver", metavar="DRV",
+                      help="focus motor: serial:PORT[@BAUD], osc://HOST:PORT/ADDRESS or module:factory "
+                           "(default: the rig's lens on --source sim)")
+    live.add_argument("--lens", type=Path, metavar="FILE",
+                      help="lens file mapping distance to the driver's native units (config/lenses/)")
     live.add_argument("--no-audio", action="store_true", help="no sound cues (they still go to --cue-track)")
     live.add_argument("--cue-track", type=Path, metavar="OUT.wav",
                       help="write every cue at its media time, lined up with --record")
@@ -163,6 +168,7 @@ def _run_live(args: argparse.Namespace) -> int:
         events=args.events, tracks=args.tracks, max_frames=args.max_frames, config=args.config,
         hfov_deg=args.hfov, subject_rules=tuple(args.subject), mode=args.mode, target=args.target,
         racks=tuple(args.rack), no_audio=args.no_audio, cue_track=args.cue_track,
+        driver=args.driver, lens=args.lens,
     )
     summary = run_live(options)
     print(f"{PROG}: {summary.frames} frames, {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s "

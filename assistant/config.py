@@ -63,6 +63,15 @@ class OverlayConfig:
     peaking: bool = False
     peaking_color: tuple[int, int, int] = (0, 0, 255)
     status: bool = True
+    focus_bar: bool = True
+    magnifier: bool = False
+
+
+@dataclass(frozen=True)
+class DriverConfig:
+    """Focus drivers (``--driver``): the watchdog every driver runs under."""
+
+    timeout_s: float = field(default=0.5, metadata=limits(lo=0.01, hi=30.0))
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,7 @@ class Config:
     classify: ClassifierConfig = ClassifierConfig()
     suggest: SuggestConfig = SuggestConfig()
     drive: DriveConfig = DriveConfig()
+    driver: DriverConfig = DriverConfig()
     audio: AudioConfig = AudioConfig()
     sharpness: SharpnessConfig = SharpnessConfig()
     overlay: OverlayConfig = OverlayConfig()

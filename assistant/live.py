@@ -18,6 +18,7 @@ from assistant.audio.synth import cue_buffers
 from assistant.audio.track import CueTrack
 from assistant.capture.sources import PrefetchedSource, VideoFileSource, open_source
 from assistant.config import Config, load_config
+from assistant.drivers.open import open_driver
 from assistant.errors import ConfigError
 from assistant.pipeline import Pipeline, RealTimePacer, RunSummary, Sink
 from assistant.focus.classify import EventClassifier
@@ -53,6 +54,8 @@ class LiveOptions:
     racks: tuple[tuple[str, float], ...] = ()  # (label, media time)
     no_audio: bool = False
     cue_track: Path | None = None
+    driver: str | None = None  # --driver SPEC; None: the rig's lens on --source sim
+    lens: Path | None = None
 
 
 def run_live(options: LiveOptions) -> RunSummary:
@@ -66,8 +69,10 @@ def build_pipeline(options: LiveOptions, with_sinks: bool = True, draw_overlay: 
         source = open_source(options.source, config, options.scene)
         opened.callback(source.close)
         hfov_deg = hfov_for(options, config, source)
-        driver = getattr(source, "lens", None)
         # Offline analysis reports what focus did; advising or driving is for live runs.
+        driver = None if options.analyze else open_driver(options.driver, options.lens, config.driver.timeout_s, source)
+        if driver is not None:
+            opened.callback(driver.close)
         director = None if options.analyze else director_from(options, config, driver)
         if options.analyze and isinstance(source, VideoFileSource):
             source = PrefetchedSource(source)
@@ -84,7 +89,7 @@ def build_pipeline(options: LiveOptions, with_sinks: bool = True, draw_overlay: 
         source=source,
         meter=meter_from(config),
         sinks=sinks,
-        style=style_from(config),
+        style=style_from(config, getattr(source, "dof_dpt", None)),
         pacer=None if source.live or options.analyze else RealTimePacer(),
         focus=driver,
         subjects=subjects,
@@ -133,9 +138,11 @@ def meter_from(config: Config) -> SharpnessMeter:
     return SharpnessMeter((s.grid_rows, s.grid_cols), s.exposure_floor, s.analysis_width)
 
 
-def style_from(config: Config) -> OverlayStyle:
+def style_from(config: Config, dof_dpt: float | None = None) -> OverlayStyle:
+    """The overlay as configured; ``dof_dpt`` from a source that knows its optics (the rig)."""
     o = config.overlay
-    return OverlayStyle(o.heatmap, o.peaking, config.sharpness.peaking_share, o.peaking_color, o.status)
+    return OverlayStyle(o.heatmap, o.peaking, config.sharpness.peaking_share, o.peaking_color, o.status,
+                        o.focus_bar, o.magnifier, dof_dpt=dof_dpt or 2 * config.drive.deadband_dpt)
 
 
 def _cue_sink(options: LiveOptions, config: Config) -> CueSink | None:

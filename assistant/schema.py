@@ -103,6 +103,11 @@ def _convert(hint: Any, value: Any, where: str, key: str) -> Any:
         if len(value) != len(args):
             raise ConfigError(f"{where}: {key}: expected a list of {len(args)} values, got {len(value)}")
         return tuple(_convert(a, item, where, f"{key}[{i}]") for i, (a, item) in enumerate(zip(args, value)))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: {key}: expected a table, got {_kind(value)}")
+        value_hint = typing.get_args(hint)[1]
+        return {name: _convert(value_hint, item, where, _join(key, name)) for name, item in value.items()}
     if hint is bool:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: {key}: expected true or false, got {_kind(value)}")

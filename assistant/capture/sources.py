@@ -13,11 +13,9 @@ every frame is delivered, like a file), ``description`` and ``close()``.
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
 import queue
-import re
 import stat
 import threading
 from pathlib import Path
@@ -29,6 +27,7 @@ import numpy as np
 from assistant.capture.grabber import LatestFrameGrabber
 from assistant.config import Config
 from assistant.errors import SourceError
+from assistant.plugins import PLUGIN_SPEC, make_plugin
 from assistant.types import Frame, FrameSource
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".mxf", ".ts", ".wmv"}
@@ -204,9 +203,6 @@ def as_bgr(image: Any, description: str) -> np.ndarray:
     raise SourceError(f"{description}: frames of shape {image.shape} are not supported; deliver (H, W, 3) BGR")
 
 
-PLUGIN_SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
-
-
 def open_source(spec: str, config: Config, scene: Path | None = None) -> FrameSource:
     """Open the source named by ``spec`` (see the module docstring)."""
     if spec == "sim":
@@ -256,12 +252,4 @@ def _grabbed(factory: Any, description: str, config: Config, request_format: boo
 
 
 def _plugin(spec: str) -> PluginSource:
-    module_name, factory_name = spec.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SourceError(f"{spec}: cannot import module {module_name!r} ({exc}); check it is on PYTHONPATH") from exc
-    factory = getattr(module, factory_name, None)
-    if not callable(factory):
-        raise SourceError(f"{spec}: module {module_name!r} has no callable {factory_name!r}")
-    return PluginSource(factory(), f"plugin:{spec}")
+    return PluginSource(make_plugin(spec, "--source", SourceError), f"plugin:{spec}")

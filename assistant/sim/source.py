@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+from assistant.focus.controller import dof_half_width_dpt
 from assistant.sim.assets import AssetLibrary
 from assistant.sim.lens import SimLens
 from assistant.units import to_metres
 from assistant.sim.renderer import LayerTruth, Renderer
 from assistant.sim.scene import Scene, load_scene
 from assistant.types import Frame
+
+
+ACCEPTABLE_COC_MM = 0.025
+"""Circle of confusion that still looks sharp on the rig's sensor (about 1.3 px at 720p)."""
 
 
 class SimSource:
@@ -32,10 +38,18 @@ class SimSource:
         self._index = 0
         self._end = None if scene.loop else scene.frame_count
         self.truth: tuple[LayerTruth, ...] = ()
+        self.dof_dpt = _dof_half_width_dpt(scene)
+        self.focus_readout: Callable[[], float | None] | None = None
+        """An outside focus driver the rig follows (``--driver`` on the rig): its position in dioptres."""
 
     @classmethod
     def from_file(cls, path: Path) -> "SimSource":
         return cls(load_scene(path))
+
+    @property
+    def media_t(self) -> float:
+        """Media time of the last frame read (the clock for the rig lens's slew limit)."""
+        return max(0, self._index - 1) / self.fps
 
     @property
     def focus_m(self) -> float:
@@ -50,6 +64,10 @@ class SimSource:
         script_t = t % self.scene.duration_s if self.scene.loop else t
         if self._index > 0:
             self.lens.advance(1.0 / self.fps)
+        outside = self.focus_readout() if self.focus_readout is not None else None
+        if outside is not None:
+            self.lens.move_to(outside)  # the rig's glass is where the outside driver says
+            self.lens.set_position(outside)
         scripted = self.scene.scripted_focus_dpt(script_t)
         if scripted is not None and not self.lens.driven:
             self.lens.set_position(scripted)
@@ -60,3 +78,9 @@ class SimSource:
 
     def close(self) -> None:
         """Nothing to release; present for the source interface."""
+
+
+def _dof_half_width_dpt(scene: Scene) -> float:
+    """The rig's depth of field on each side of focus, in dioptres, for the focus bar."""
+    lens = scene.camera.thin_lens()
+    return dof_half_width_dpt(lens.focal_length_mm, lens.f_number, ACCEPTABLE_COC_MM)

@@ -1,0 +1,94 @@
+"""``--driver SPEC`` (and the rig's own lens) to a guarded dioptre driver.
+
+SPEC forms:
+
+- none: on ``--source sim`` the rig's simulated lens, else no driver;
+- ``serial:/dev/ttyUSB0`` or ``serial:/dev/ttyUSB0@115200``: a serial focus
+  motor speaking the protocol in ``docs/serial-protocol.md``;
+- ``osc://host:port/address``: focus sent as OSC messages over UDP;
+- ``module:factory``: a plugin object (DESIGN.md driver contract).
+
+Every driver ends up inside a :class:`~assistant.drivers.guard.GuardedDriver`
+(soft limits, slew limit, watchdog, emergency stop). A driver in native units
+needs a lens file (``--lens FILE``) to convert from dioptres.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from assistant.drivers.base import FocusDriver
+from assistant.drivers.guard import DuckDriver, GuardedDriver, SafetyLimits
+from assistant.drivers.lensmap import LensFile, LensMap, load_lens
+from assistant.errors import ConfigError, UserInputError
+from assistant.plugins import PLUGIN_SPEC, make_plugin
+
+
+def open_driver(spec: str | None, lens_path: Path | None, timeout_s: float, source: Any) -> GuardedDriver | None:
+    """The guarded driver for ``spec`` (see the module docstring), or None when there is none."""
+    if spec is None:
+        return _rig_driver(source, timeout_s) if getattr(source, "lens", None) is not None else None
+    lens, lens_map = load_lens(lens_path) if lens_path is not None else (None, None)
+    native = _native_driver(spec, lens)
+    caps = native.capabilities
+    if caps.units != "dioptres" and lens_map is None:
+        raise ConfigError(f"--driver {spec}: moves in {caps.units!r} units, so it needs a lens file to convert "
+                          "focus distances: add --lens FILE (see config/lenses/, or make one with 'focus-assistant calibrate')")
+    soft = _soft_limits(spec, caps.limits, lens, lens_map)
+    speed = min(caps.max_speed, lens.max_speed if lens is not None else math.inf)
+    driver = GuardedDriver(native, lens_map if caps.units != "dioptres" else None, SafetyLimits(soft, speed, timeout_s),
+                           clock=time.monotonic)
+    if hasattr(source, "focus_readout"):  # the virtual rig shows what the outside driver does
+        source.focus_readout = driver.position
+    return driver
+
+
+def _rig_driver(source: Any, timeout_s: float) -> GuardedDriver:
+    """The rig's simulated lens under the same guard as real hardware, on media time."""
+    lens = source.lens
+    native = DuckDriver(lens, "rig lens")
+    return GuardedDriver(native, None, SafetyLimits(tuple(lens.limits), lens.max_speed, timeout_s),
+                         clock=lambda: source.media_t)
+
+
+def _native_driver(spec: str, lens: LensFile | None) -> FocusDriver:
+    if spec.startswith("serial:"):
+        from assistant.drivers.serial_motor import SerialMotorDriver
+
+        port, _, baud = spec[len("serial:"):].partition("@")
+        if baud and not baud.isdigit():
+            raise UserInputError(f"--driver {spec}: baud rate {baud!r} is not a number; e.g. serial:/dev/ttyUSB0@115200")
+        return SerialMotorDriver(port, baudrate=int(baud)) if baud else SerialMotorDriver(port)
+    if spec.startswith("osc://"):
+        from assistant.drivers.osc import from_spec
+
+        return from_spec(spec)
+    if PLUGIN_SPEC.match(spec):
+        return _plugin_driver(spec, lens)
+    raise UserInputError(f"--driver {spec}: unknown driver; use serial:PORT[@BAUD], osc://HOST:PORT/ADDRESS "
+                         "or module:factory (see README, Focus drivers)")
+
+
+def _plugin_driver(spec: str, lens: LensFile | None) -> FocusDriver:
+    fallback = tuple(lens.soft_limits) if lens is not None and lens.soft_limits else None
+    try:
+        return DuckDriver(make_plugin(spec, "--driver"), f"plugin {spec}", fallback)
+    except ValueError as exc:
+        raise UserInputError(f"--driver {exc}") from exc
+
+
+def _soft_limits(spec: str, hard: tuple[float, float], lens: LensFile | None,
+                 lens_map: LensMap | None) -> tuple[float, float]:
+    """The lens file's soft limits (else its calibrated range) inside the driver's own limits."""
+    lo, hi = hard
+    if lens is not None and lens.soft_limits:
+        lo, hi = max(lo, lens.soft_limits[0]), min(hi, lens.soft_limits[1])
+    elif lens_map is not None:
+        lo, hi = max(lo, lens_map.native_range[0]), min(hi, lens_map.native_range[1])
+    if not lo < hi:
+        raise ConfigError(f"--driver {spec}: the lens file's range does not overlap the driver's limits {hard}; "
+                          "check the lens file is for this motor")
+    return lo, hi
