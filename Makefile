@@ -17,14 +17,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# PortAudio for sounddevice; installed with apt when missing and apt is there.
+# System packages, installed with apt when missing and apt is there:
+# PortAudio for sounddevice; Xvfb and xdotool for the real-window test.
 .PHONY: system-libs
 system-libs:
-	@if ldconfig -p 2>/dev/null | grep -q libportaudio.so.2; then :; \
+	@missing=""; \
+	ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing="$$missing libportaudio2"; \
+	command -v Xvfb >/dev/null 2>&1 || missing="$$missing xvfb"; \
+	command -v xdotool >/dev/null 2>&1 || missing="$$missing xdotool"; \
+	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1; then \
-		echo "installing PortAudio (libportaudio2) with apt-get"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq libportaudio2 >/dev/null; \
-	else echo "note: PortAudio (libportaudio2) is missing; sound cues will be off until it is installed"; fi
+		echo "installing$$missing with apt-get"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	else echo "note: missing$$missing; sound cues are off without PortAudio and the window test needs Xvfb and xdotool"; fi
 
 demo: setup
 	mkdir -p $(OUT)

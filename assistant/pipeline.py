@@ -11,12 +11,14 @@ flushed logs.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from assistant.controls import OperatorControls
 from assistant.focus.director import FocusDirector, Guidance
 from assistant.types import Event, Frame, FrameSource, SharpnessMap, Subject
 from assistant.units import to_metres
@@ -24,7 +26,7 @@ from assistant.ui.overlay import OverlayStyle, Status, draw
 from assistant.vision.sharpness import SharpnessMeter
 
 Command = str
-"""What a sink asks of the pipeline: "quit", "toggle_peaking", "toggle_heatmap", or "rack:A".."rack:D"."""
+"""What a sink asks of the pipeline: "quit", or an operator command (``assistant.controls``, ``assistant.ui.keys``)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ class FrameResult:
     annotated: np.ndarray
     status: Status
     guidance: Guidance | None = None
+    muted: bool = False
+    """The operator muted sound cues (``m``)."""
 
 
 class Sink(Protocol):
@@ -72,6 +76,8 @@ class EventStage(Protocol):
     def finish(self) -> list[Event]: ...
 
     def in_focus(self, subject_id: int) -> bool | None: ...
+
+    def focus_score(self, subject_id: int) -> float | None: ...
 
 
 class SubjectStage(Protocol):
@@ -148,7 +154,7 @@ class Pipeline:
         self.source = source
         self.meter = meter
         self.sinks = list(sinks)
-        self.style = style
+        self.controls = OperatorControls(style, director, subjects if hasattr(subjects, "assign_label") else None)
         self.pacer = pacer
         self.focus = focus
         self.subjects = subjects
@@ -158,10 +164,17 @@ class Pipeline:
         self.recording = recording
         self._clock = clock
         self._fps: float | None = None
+        self._ticker: deque[str] = deque(maxlen=TICKER_LINES)
+        self._audio = any(getattr(sink, "sounds", False) for sink in self.sinks)
         self._listeners = [sink for sink in self.sinks if isinstance(sink, EventListener)]
         # Drawing the overlay costs milliseconds: only when a window or recording shows it.
         wanted = any(getattr(sink, "wants_picture", False) for sink in self.sinks)
         self._draw = wanted if draw_overlay is None else draw_overlay
+
+    @property
+    def style(self) -> OverlayStyle:
+        """The overlay elements on now (the config's, as toggled by the operator)."""
+        return self.controls.style
 
     def run(self) -> RunSummary:
         """Process frames until the source ends, ``max_frames``, or a sink says quit."""
@@ -202,27 +215,37 @@ class Pipeline:
         events: tuple[Event, ...] = ()
         if self.events is not None:
             events = tuple(self.events.update(frame.t, frame.index, sharpness, subjects))
-            subjects = tuple(replace(s, in_focus=self.events.in_focus(s.id)) for s in subjects)
+            subjects = tuple(replace(s, in_focus=self.events.in_focus(s.id), focus_score=self.events.focus_score(s.id))
+                             for s in subjects)
         focus_dpt = self.focus.position() if self.focus is not None else None
         guidance = None
         if self.director is not None:
             guidance, advised = self.director.step(frame.t, frame.index, subjects, focus_dpt)
             events += tuple(advised)
         focus_m = None if focus_dpt is None else to_metres(focus_dpt)
+        target = guidance.target_id if guidance is not None else None
         status = Status(
             source=self.source.description, t=frame.t, frame=frame.index, fps=self._fps,
             latency_ms=(self._clock() - arrived) * 1000.0, focus_m=focus_m, recording=self.recording,
             note=guidance.text() if guidance is not None else "",
+            mode=self.director.mode if self.director is not None else "",
+            target=_target_name(subjects, target), audio=(not self.controls.muted) if self._audio else None,
+            driver=_driver_state(self.focus), ticker=tuple(self._ticker),
         )
-        target = guidance.target_id if guidance is not None else None
-        annotated = (draw(frame.image, sharpness, status, self.style, subjects, target)
+        advice = None
+        if guidance is not None and guidance.direction in ("nearer", "farther") and guidance.delta_m is not None:
+            advice = (guidance.direction, guidance.delta_m)
+        annotated = (draw(frame.image, sharpness, status, self.style, subjects, target, advice)
                      if self._draw else frame.image)
-        return FrameResult(frame, sharpness, focus_m, subjects, events, annotated, status, guidance)
+        return FrameResult(frame, sharpness, focus_m, subjects, events, annotated, status, guidance,
+                           self.controls.muted)
 
     def close(self) -> None:
         """Close every sink, then the source; one failing close does not skip the rest."""
         errors: list[BaseException] = []
         closers = [sink.close for sink in self.sinks] + [self.source.close]
+        if callable(getattr(self.focus, "close", None)):
+            closers.insert(0, self.focus.close)  # type: ignore[union-attr]  # the motor stops first
         if self.subjects is not None:
             closers.append(self.subjects.close)
         for closer in closers:
@@ -235,6 +258,7 @@ class Pipeline:
 
     def _announce(self, events: Sequence[Event]) -> None:
         for event in events:
+            self._ticker.append(ticker_line(event))
             for listener in self._listeners:
                 listener.on_event(event)
 
@@ -244,12 +268,8 @@ class Pipeline:
             command = sink.consume(result)
             if command == "quit":
                 return "quit"
-            if command == "toggle_peaking":
-                self.style = _toggled(self.style, "peaking")
-            elif command == "toggle_heatmap":
-                self.style = _toggled(self.style, "heatmap")
-            elif command and command.startswith("rack:") and self.director is not None:
-                self.director.request_rack(command[5:])
+            if command and not self.controls.apply(command, result.subjects):
+                self._ticker.append(f"! {self.controls.last_refusal}")
         return None
 
     def _update_fps(self, interval: float) -> None:
@@ -259,5 +279,31 @@ class Pipeline:
         self._fps = rate if self._fps is None else 0.9 * self._fps + 0.1 * rate
 
 
-def _toggled(style: OverlayStyle, name: str) -> OverlayStyle:
-    return replace(style, **{name: not getattr(style, name)})
+TICKER_LINES = 4
+
+
+def ticker_line(event: Event) -> str:
+    """One short line for the on-screen event ticker."""
+    if event.detail:
+        return f"{event.start:7.2f}s  {event.type}: {event.detail}"
+    who = f"#{event.from_id}->#{event.to_id}" if event.from_id != event.to_id else f"#{event.to_id}"
+    return f"{event.start:7.2f}s  {event.type} {who} ({event.origin}, {event.end - event.start:.1f} s)"
+
+
+def _target_name(subjects: tuple[Subject, ...], target_id: int | None) -> str:
+    if target_id is None:
+        return ""
+    subject = next((s for s in subjects if s.id == target_id), None)
+    return f"{subject.label} #{target_id}" if subject is not None and subject.label else f"#{target_id}"
+
+
+def _driver_state(focus: FocusReadout | None) -> str:
+    """The status bar's word on the driver: its name, STOPPED or the fault."""
+    if focus is None:
+        return ""
+    fault = getattr(focus, "fault", None)
+    if fault:
+        return f"DRIVER FAULT: {fault}"
+    if getattr(focus, "stopped", False):
+        return "driver STOPPED (e re-engages)"
+    return f"driver {getattr(focus, 'description', 'lens')}"

@@ -95,8 +95,8 @@ class FrameSource(Protocol):
     def close(self) -> None: ...
 
 
-EVENT_TYPES = ("rack", "pull", "soft")
-EVENT_ORIGINS = ("observed", "suggested", "driven", "cue")
+EVENT_TYPES = ("rack", "pull", "soft", "mode", "fault")
+EVENT_ORIGINS = ("observed", "suggested", "driven", "cue", "operator")
 
 
 @dataclass(frozen=True)
@@ -115,12 +115,15 @@ class Subject:
     sharpness: float | None = None
     in_focus: bool | None = None
     coasting: bool = False
+    focus_score: float | None = None
+    """Sharpness now against the best this subject has shown (0..1; 1 = its sharpest)."""
 
     def to_json(self) -> dict:
         return {
             "id": self.id, "label": self.label, "box": list(self.box),
             "distance_m": _rounded(self.distance_m), "distance_sigma_m": _rounded(self.distance_sigma_m),
             "sharpness": _rounded(self.sharpness, 6), "in_focus": self.in_focus,
+            "focus_score": _rounded(self.focus_score),
             "state": "coasting" if self.coasting else "tracked",
         }
 
@@ -141,6 +144,8 @@ class Event:
     distance_from_m: float | None = None
     distance_to_m: float | None = None
     confidence: float = 1.0
+    detail: str | None = None
+    """Free text for ``mode`` and ``fault`` events (what changed, what failed)."""
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:
@@ -160,7 +165,7 @@ class Event:
             "target_box": list(self.target_box) if self.target_box else None,
             "distance_from_m": _rounded(self.distance_from_m), "distance_to_m": _rounded(self.distance_to_m),
             "origin": self.origin, "confidence": round(self.confidence, 3),
-        }
+        } | ({"detail": self.detail} if self.detail is not None else {})
 
 
 def _rounded(value: float | None, digits: int = 3) -> float | None:

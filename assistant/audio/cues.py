@@ -6,7 +6,11 @@
   a long pull does not chatter;
 - a soft event, or the target lost -> ``soft_buzz``, repeated every
   ``soft_repeat_s`` until the target is sharp again (or found);
-- a driver fault -> ``driver_fault`` (:meth:`CueSink.alarm`).
+- a driver fault (a ``fault`` event) -> ``driver_fault``; a change of mode
+  (suggest/drive, emergency stop, manual takeover) -> ``mode_change``.
+
+While the operator has muted cues (``m``) nothing sounds, but the cue track
+still records every cue, so a review hears what would have played.
 
 Cues sound on the frame that triggered them; the cue track places them at
 that frame's media time.
@@ -64,9 +68,11 @@ class AudioConfig:
 class CueSink:
     """A pipeline sink that sounds cues and writes them to the cue track."""
 
+
     def __init__(self, player: CuePlayer, track: CueTrack | None, config: AudioConfig,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.player = player
+        self.sounds = player.available  # the status bar shows audio on/muted only when sound can play
         self.track = track
         self.config = config
         self._clock = clock
@@ -75,10 +81,12 @@ class CueSink:
         self._last_buzz = -1e9
         self._racking = False
         self._t = 0.0
+        self._muted = False
         self.sounded: list[tuple[float, str]] = []
 
     def consume(self, result: FrameResult) -> Command | None:
         t = self._t = result.frame.t
+        self._muted = result.muted
         now = self._clock()
         for event in result.events:
             name = self._cue_for(event, t)
@@ -102,10 +110,6 @@ class CueSink:
             self.track.advance(t)
         return None
 
-    def alarm(self) -> None:
-        """The driver failed: sound the alarm now."""
-        self._sound("driver_fault", self._t, self._clock())
-
     def close(self) -> None:
         try:
             self.player.close()
@@ -114,6 +118,10 @@ class CueSink:
                 self.track.close()
 
     def _cue_for(self, event: Event, t: float) -> str | None:
+        if event.type == "fault":
+            return "driver_fault"
+        if event.type == "mode":
+            return "mode_change"
         if event.type == "rack":
             return "rack_start" if event.origin == "suggested" else "rack_landed"
         if event.type == "pull":
@@ -135,6 +143,7 @@ class CueSink:
         if gain <= 0:
             return
         self.sounded.append((t, name))
-        self.player.play(name, gain, now)
+        if not self._muted:
+            self.player.play(name, gain, now)
         if self.track is not None:
             self.track.add(name, t, gain)

@@ -102,13 +102,18 @@ class EventClassifier:
 
     def in_focus(self, subject_id: int) -> bool | None:
         """Whether a subject is within ``sharp_within`` of the best it has shown (None: not known yet)."""
+        score = self.focus_score(subject_id)
+        return None if score is None else score >= 1.0 / self.config.sharp_within
+
+    def focus_score(self, subject_id: int) -> float | None:
+        """Sharpness now over the best this subject has shown, 0..1 (None: not known yet)."""
         series = self._subjects.get(subject_id)
         if series is None or self._owner[series.slot] != subject_id:
             return None
         level = float(self._sharp.latest[series.slot])
         if not math.isfinite(level) or not math.isfinite(series.best):
             return None
-        return series.best - level <= math.log(self.config.sharp_within)
+        return min(1.0, math.exp(level - series.best))
 
     # ------------------------------------------------------------------ update
     def update(self, t: float, frame: int, sharpness: SharpnessMap, subjects: Sequence[Subject]) -> list[Event]:

@@ -49,7 +49,7 @@ class Guidance:
     mode: str
     target_id: int | None = None
     target_label: str = ""
-    direction: str = "none"  # nearer | farther | hold | lost | none | rack
+    direction: str = "none"  # nearer | farther | hold | lost | none | rack | paused
     delta_m: float | None = None
     delta_dpt: float | None = None
 
@@ -59,6 +59,8 @@ class Guidance:
             return f"{self.mode}: no target"
         if self.direction == "lost":
             return f"{self.mode}: target {who} lost"
+        if self.direction == "paused":
+            return f"{self.mode} PAUSED: manual focus (e re-engages)"
         if self.direction in ("hold", "rack"):
             return f"{self.mode}: {who} {'sharp' if self.direction == 'hold' else 'racking'}"
         assert self.delta_m is not None and self.delta_dpt is not None
@@ -66,11 +68,20 @@ class Guidance:
 
 
 class LensDriver(Protocol):
-    """The part of the driver contract drive mode needs."""
+    """The part of the driver contract drive mode needs (in dioptres).
+
+    A :class:`~assistant.drivers.guard.GuardedDriver` also has ``fault``
+    (a latched failure), ``emergency_stop()`` and ``resume()``; the director
+    uses them when present.
+    """
 
     def move_to(self, value: float) -> None: ...
 
     def position(self) -> float | None: ...
+
+
+NUDGE_DPT = 0.05
+"""One follow-focus nudge (, or .): about a depth of field at f/2 on the rig's lens."""
 
 
 SETTLED_S = 0.5
@@ -106,7 +117,13 @@ class FocusDirector:
         self.rule = target
         self.suggest = suggest
         self.driver = driver
+        self.drive_config = drive
+        self.limits_dpt = limits_dpt
         self.controller = TrackingController(drive, limits_dpt) if mode == "drive" else None
+        self.paused = False  # manual input took over; "e" re-engages
+        self._faulted = False
+        self._operator_events: list[Event] = []
+        self._t, self._frame = 0.0, 0
         self.target_id: int | None = None
         self._off_frames = 0
         self._advised = False
@@ -124,6 +141,64 @@ class FocusDirector:
             raise ValueError(f"racks go to a labelled subject A-D, got {label!r}")
         self._pending_rack = label
 
+    def select(self, subject_id: int) -> None:
+        """Make ``subject_id`` the target; it stays the target until it is gone."""
+        self.rule = "manual"
+        self.target_id = subject_id
+        self._advised = False
+        self._sharp_distance = None
+
+    def set_mode(self, mode: str, why: str = "operator") -> bool:
+        """Switch suggest/drive (re-engaging automation); False when drive is impossible now."""
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected suggest or drive")
+        if mode == "drive":
+            resume = getattr(self.driver, "resume", None)
+            if self.driver is None or getattr(self.driver, "fault", None) or (resume is not None and not resume()):
+                return False
+            if self.mode != "drive" or self.paused:
+                self.controller = TrackingController(self.drive_config, self.limits_dpt)
+        else:
+            self.controller = None
+        changed = mode != self.mode or self.paused
+        self.mode, self.paused = mode, False
+        if changed:
+            self._note_mode(f"{mode} ({why})")
+        return True
+
+    def toggle_mode(self) -> bool:
+        """``e``: suggest <-> drive; a paused drive re-engages instead of switching off."""
+        return self.set_mode("drive" if self.mode == "suggest" or self.paused else "suggest")
+
+    def emergency_stop(self) -> None:
+        """Stop the motor now and drop to suggest mode until the operator re-engages."""
+        stop = getattr(self.driver, "emergency_stop", None)
+        if stop is not None:
+            stop()
+        self.controller = None
+        was = self.mode
+        self.mode, self.paused = "suggest", False
+        self._note_mode(f"emergency stop (was {was})")
+
+    def nudge(self, direction: str) -> None:
+        """Follow focus by hand: one step nearer or farther; pauses drive until re-engaged."""
+        if direction not in ("nearer", "farther"):
+            raise ValueError(f"nudge direction must be nearer or farther, got {direction!r}")
+        if self.driver is None or getattr(self.driver, "stopped", False) or getattr(self.driver, "fault", None):
+            return
+        here = self.driver.position()
+        if here is None:
+            return
+        if self.mode == "drive" and not self.paused:
+            self.paused = True
+            self._note_mode("drive paused (manual focus; e re-engages)")
+        step = NUDGE_DPT if direction == "nearer" else -NUDGE_DPT
+        self.driver.move_to(here + step)
+
+    def _note_mode(self, detail: str) -> None:
+        self._operator_events.append(Event("mode", self._t, self._t, self._frame, self._frame, "operator",
+                                           detail=detail))
+
     # ------------------------------------------------------------------ the verb
     def schedule_rack(self, label: str, at_t: float) -> None:
         """Rack to ``label`` when media time reaches ``at_t`` (``--rack B@3.0``)."""
@@ -135,14 +210,22 @@ class FocusDirector:
     def step(self, t: float, frame: int, subjects: Sequence[Subject],
              focus_dpt: float | None) -> tuple[Guidance, list[Event]]:
         """This frame's guidance, and the suggested or driven events it completed."""
-        events: list[Event] = []
+        self._t, self._frame = t, frame
+        events, self._operator_events = self._operator_events, []
+        fault = getattr(self.driver, "fault", None)
+        if fault and not self._faulted:  # the watchdog tripped: hand focus back to the operator
+            self._faulted = True
+            self.mode, self.paused, self.controller = "suggest", False, None
+            events.append(Event("fault", t, t, frame, frame, "driven", detail=fault))
         while self._scheduled and self._scheduled[0][0] <= t + 1e-9:
             self._pending_rack = self._scheduled.pop(0)[1]
         if self._pending_rack is not None:
             events += self._start_rack(t, frame, subjects, focus_dpt, self._pending_rack)
             self._pending_rack = None
         target = self._choose_target(subjects)
-        if self.mode == "drive":
+        if self.mode == "drive" and self.paused:
+            guidance, more = Guidance(self.mode, self.target_id, target.label if target else "", "paused"), []
+        elif self.mode == "drive":
             guidance, more = self._drive(t, frame, target, focus_dpt)
         else:
             guidance, more = self._advise(t, frame, target, focus_dpt)
@@ -158,7 +241,7 @@ class FocusDirector:
         if self.target_id in live:
             return live[self.target_id]
         seen = [s for s in subjects if not s.coasting]
-        if not seen or self.rule in ("A", "B", "C", "D"):
+        if not seen or self.rule in ("A", "B", "C", "D", "manual"):
             return None
         if self.rule == "left":
             choice = min(seen, key=lambda s: s.box[0])

@@ -1,4 +1,4 @@
-"""The OpenCV preview window and its keys."""
+"""The OpenCV preview window: shows the annotated picture; keys and clicks become commands."""
 
 from __future__ import annotations
 
@@ -9,13 +9,9 @@ from pathlib import Path
 import cv2
 
 from assistant.pipeline import Command, FrameResult
+from assistant.ui.keys import command_for_key
 
 WINDOW = "Focus Assistant"
-KEYS: dict[int, Command] = {
-    ord("q"): "quit", 27: "quit", ord("p"): "toggle_peaking", ord("g"): "toggle_heatmap",
-    ord("a"): "rack:A", ord("b"): "rack:B", ord("c"): "rack:C", ord("d"): "rack:D",
-}
-HELP = "q/Esc quit   p focus peaking   g sharpness heat map   a-d rack to A-D   s screenshot"
 
 
 def display_available() -> bool:
@@ -26,24 +22,37 @@ def display_available() -> bool:
 
 
 class WindowSink:
-    """Shows each annotated frame; keys become pipeline commands."""
+    """Shows each annotated frame; keys (``assistant.ui.keys``) and clicks become pipeline commands.
+
+    ``s`` saves the picture as shown, overlays included, to ``screenshot_dir``.
+    """
 
     wants_picture = True
 
     def __init__(self, screenshot_dir: Path = Path("out")) -> None:
         self.screenshot_dir = screenshot_dir
-        self.screenshots = 0
+        self.saved: list[Path] = []
+        self._clicks: list[tuple[int, int]] = []
         cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+        cv2.setMouseCallback(WINDOW, self._on_mouse)
 
     def consume(self, result: FrameResult) -> Command | None:
         cv2.imshow(WINDOW, result.annotated)
-        key = cv2.waitKey(1) & 0xFF
-        if key == ord("s"):
+        command = command_for_key(cv2.waitKey(1) & 0xFF)
+        if command == "screenshot":
             self.screenshot_dir.mkdir(parents=True, exist_ok=True)
-            self.screenshots += 1
-            cv2.imwrite(str(self.screenshot_dir / f"screenshot-{result.frame.index:06d}.png"), result.annotated)
+            path = self.screenshot_dir / f"screenshot-{result.frame.index:06d}.png"
+            cv2.imwrite(str(path), result.annotated)
+            self.saved.append(path)
             return None
-        return KEYS.get(key)
+        if command is None and self._clicks:
+            x, y = self._clicks.pop(0)
+            return f"select_at:{x},{y}"
+        return command
+
+    def _on_mouse(self, event: int, x: int, y: int, flags: int, param: object) -> None:
+        if event == cv2.EVENT_LBUTTONDOWN:
+            self._clicks.append((x, y))
 
     def close(self) -> None:
         cv2.destroyWindow(WINDOW)

@@ -114,10 +114,12 @@ def peaking_mask(lap: np.ndarray, share: float) -> np.ndarray:
     if not 0.0 < share < 1.0:
         raise ValueError(f"peaking share must be between 0 and 1, got {share}")
     magnitude = np.abs(lap.astype(np.int32))
+    # The Laplacian is whole numbers, so soft pictures have many ties at any threshold:
+    # pick the threshold whose lit share (ties included) comes closest to ``share``.
     sample = magnitude[::4, ::4].ravel()
-    rank = int((1.0 - share) * (sample.size - 1))
-    threshold = float(np.partition(sample, rank)[rank])
-    return magnitude > max(threshold, 0.5)
+    lit_at_or_above = np.cumsum(np.bincount(sample)[::-1])[::-1] / sample.size
+    threshold = int(np.argmin(np.abs(lit_at_or_above - share)))
+    return magnitude >= max(threshold, 1)
 
 
 def _analysis_grey(image: np.ndarray, k: int) -> np.ndarray:

@@ -122,6 +122,10 @@ class SubjectTracker:
         self._filters = {tid: f for tid, f in self._filters.items() if tid in live}
         return tuple(self._subject(track, frame) for track in tracks)
 
+    def assign_label(self, label: str, subject_id: int) -> None:
+        """The operator marks a subject A-D; the mark follows that ID from now on."""
+        self.tracker.assign_label(label, subject_id)
+
     def _search(self, frame: Frame) -> Observation:
         search = self.planner.plan(frame.width, frame.height, self.tracker.predicted(frame.t))
         self.last_search = search

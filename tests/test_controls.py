@@ -1,0 +1,126 @@
+"""Operator commands change the view, the target, the marks and the driving, as the keys promise."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.controls import OperatorControls
+from assistant.drivers.guard import DuckDriver, GuardedDriver, SafetyLimits
+from assistant.focus.director import NUDGE_DPT, FocusDirector
+from assistant.sim.lens import SimLens
+from assistant.types import Subject
+from assistant.ui.keys import command_for_key
+from assistant.ui.overlay import OverlayStyle
+
+SUBJECTS = (Subject(1, (100, 100, 80, 100), "A", 2.0), Subject(2, (400, 120, 60, 80), "B", 4.0),
+            Subject(5, (120, 120, 30, 40), "", 2.1))
+
+
+class Labels:
+    def __init__(self) -> None:
+        self.assigned: list[tuple[str, int]] = []
+
+    def assign_label(self, label: str, subject_id: int) -> None:
+        self.assigned.append((label, subject_id))
+
+
+def rig_driver() -> tuple[GuardedDriver, SimLens, list[float]]:
+    lens = SimLens(2.0, 0.3, 100.0, 4.0)
+    clock = [0.0]
+    return GuardedDriver(DuckDriver(lens, "rig lens"), None, SafetyLimits(lens.limits, 4.0), lambda: clock[0]), lens, clock
+
+
+def controls(mode: str = "suggest") -> tuple[OperatorControls, FocusDirector, Labels, GuardedDriver, SimLens]:
+    driver, lens, clock = rig_driver()
+    clock[0] = 1.0  # a second after the guard opened: the slew limit allows 4 dpt of travel
+    director = FocusDirector(mode, driver=driver, limits_dpt=driver.limits)
+    labels = Labels()
+    return OperatorControls(OverlayStyle(), director, labels), director, labels, driver, lens
+
+
+@pytest.mark.parametrize("key,command", [
+    (ord("3"), "select:3"), (9, "select_next"), (ord("B"), "mark:B"), (ord("c"), "rack:C"),
+    (ord("e"), "toggle_mode"), (32, "emergency_stop"), (ord(","), "nudge:nearer"), (ord("."), "nudge:farther"),
+    (ord("p"), "toggle_peaking"), (ord("z"), "toggle_magnifier"), (ord("m"), "toggle_mute"), (ord("h"), "toggle_help"),
+    (ord("q"), "quit"), (27, "quit"), (255, None), (ord("0"), None),
+])
+def test_keys_map_to_commands(key, command):
+    assert command_for_key(key) == command
+
+
+def test_view_toggles_and_mute_flip_state():
+    ops, *_ = controls()
+    assert ops.apply("toggle_magnifier", SUBJECTS) and ops.style.magnifier
+    assert ops.apply("toggle_heatmap", SUBJECTS) and not ops.style.heatmap
+    assert ops.apply("toggle_mute", SUBJECTS) and ops.muted
+    assert ops.apply("toggle_mute", SUBJECTS) and not ops.muted
+
+
+def test_select_by_number_click_and_tab():
+    ops, director, *_ = controls()
+    assert ops.apply("select:2", SUBJECTS) and director.target_id == 2
+    assert not ops.apply("select:7", SUBJECTS) and director.target_id == 2  # no #7 on screen
+    # A click inside both #1 and the small #5 in front of it picks the smaller box.
+    assert ops.apply("select_at:130,140", SUBJECTS) and director.target_id == 5
+    assert not ops.apply("select_at:5,5", SUBJECTS) and "no subject" in ops.last_refusal
+    assert ops.apply("select_next", SUBJECTS) and director.target_id == 1  # wraps around after #5
+    assert ops.apply("select_next", SUBJECTS) and director.target_id == 2
+
+
+def test_selected_target_survives_the_largest_face_rule():
+    ops, director, *_ = controls()
+    director.step(0.0, 0, SUBJECTS, 0.5)
+    assert director.target_id == 1  # largest
+    ops.apply("select:2", SUBJECTS)
+    director.step(0.1, 1, SUBJECTS, 0.5)
+    assert director.target_id == 2
+    guidance, _ = director.step(0.2, 2, SUBJECTS[:1], 0.5)  # #2 gone: lost, never a jump to #1
+    assert guidance.direction == "lost" and director.target_id == 2
+
+
+def test_mark_assigns_the_selected_subject():
+    ops, _, labels, *_ = controls()
+    assert not ops.apply("mark:C", SUBJECTS)  # nothing selected yet
+    ops.apply("select:5", SUBJECTS)
+    assert ops.apply("mark:C", SUBJECTS) and labels.assigned == [("C", 5)]
+
+
+def test_toggle_mode_engages_drive_and_logs_mode_events():
+    ops, director, _, driver, _ = controls()
+    assert ops.apply("toggle_mode", SUBJECTS) and director.mode == "drive"
+    _, events = director.step(0.0, 0, SUBJECTS, driver.position())
+    assert [(e.type, e.origin) for e in events] == [("mode", "operator")] and "drive" in events[0].detail
+    assert ops.apply("toggle_mode", SUBJECTS) and director.mode == "suggest"
+
+
+def test_emergency_stop_stops_the_motor_until_reengaged():
+    ops, director, _, driver, lens = controls("drive")
+    lens.advance(0.0)
+    ops.apply("emergency_stop", SUBJECTS)
+    assert director.mode == "suggest" and driver.stopped
+    before = lens.position()
+    driver.move_to(before + 1.0)  # ignored while stopped
+    lens.advance(1.0)
+    assert lens.position() == pytest.approx(before)
+    _, events = director.step(0.0, 0, SUBJECTS, lens.position())
+    assert events[0].type == "mode" and "emergency stop" in events[0].detail
+    assert ops.apply("toggle_mode", SUBJECTS) and director.mode == "drive" and not driver.stopped
+
+
+def test_nudge_pauses_drive_and_moves_the_lens_by_hand():
+    ops, director, _, driver, lens = controls("drive")
+    start = lens.position()
+    ops.apply("nudge:nearer", SUBJECTS)
+    assert director.paused
+    guidance, _ = director.step(0.0, 0, SUBJECTS, lens.position())
+    assert guidance.direction == "paused" and "re-engages" in guidance.text()
+    lens.advance(1.0)
+    assert lens.position() == pytest.approx(start + NUDGE_DPT)
+    ops.apply("toggle_mode", SUBJECTS)  # e: re-engage, not switch off
+    assert director.mode == "drive" and not director.paused
+
+
+def test_commands_needing_a_director_are_refused_in_analyze():
+    ops = OperatorControls(OverlayStyle())
+    assert not ops.apply("rack:A", SUBJECTS) and "analyze" in ops.last_refusal
+    assert ops.apply("toggle_peaking", SUBJECTS)
