@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from assistant.drivers.uvc import focus_controls
+
 
 def describe_devices() -> str:
     return "\n".join(["Cameras:", *_cameras(), "Audio outputs:", *_audio_outputs()])
@@ -22,7 +24,8 @@ def _cameras() -> list[str]:
         name_file = Path("/sys/class/video4linux") / node.name / "name"
         name = name_file.read_text().strip() if name_file.exists() else "unknown"
         stable = by_id.get(node.resolve())
-        lines.append(f"  {node}  {name}" + (f"  ({stable})" if stable else ""))
+        focus = focus_controls(node)
+        lines.append(f"  {node}  {name}" + (f"  ({stable})" if stable else "") + (f"  {focus}" if focus else ""))
     return lines
 
 
