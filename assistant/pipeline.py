@@ -194,7 +194,7 @@ class Pipeline:
                 previous = arrived
                 result = self.process(frame, arrived)
                 frames, last_t = frames + 1, frame.t
-                if self._dispatch(result) == "quit":
+                if self.dispatch(result) == "quit":
                     stopped_by = "quit"
                     break
             else:
@@ -262,7 +262,7 @@ class Pipeline:
             for listener in self._listeners:
                 listener.on_event(event)
 
-    def _dispatch(self, result: FrameResult) -> Command | None:
+    def dispatch(self, result: FrameResult) -> Command | None:
         self._announce(result.events)
         for sink in self.sinks:
             command = sink.consume(result)

@@ -95,6 +95,25 @@ def bench_subjects(clip: str) -> dict[str, float]:
             "p99_ms": percentile(times, 99)}
 
 
+def bench_overlay(width: int, height: int, frames: int = 120) -> dict[str, float]:
+    """Overlay drawing on real rig frames with their real subjects and sharpness (pipeline stages run first)."""
+    from assistant.live import LiveOptions, build_pipeline
+    from assistant.ui.overlay import draw
+
+    pipeline = build_pipeline(LiveOptions(source="sim", headless=True), with_sinks=False, draw_overlay=False)
+    scene = pipeline.source.scene
+    pipeline.source = SimSource(replace(scene, camera=replace(scene.camera, width=width, height=height)))
+    results = [pipeline.process(pipeline.source.read(), time.perf_counter()) for _ in range(frames)]
+    pipeline.close()
+    timings: dict[str, list[float]] = {"default": [], "peaking": []}
+    for r in results:  # the two styles interleaved, frame by frame
+        target = r.guidance.target_id if r.guidance else None
+        for name, style in (("default", pipeline.style), ("peaking", replace(pipeline.style, peaking=True))):
+            timings[name].append(timed(lambda s=style: draw(r.frame.image, r.sharpness, r.status, s, r.subjects, target)))
+    return {f"{name}_{stat}": fn(t) for name, t in timings.items()
+            for stat, fn in (("median_ms", statistics.median), ("p99_ms", lambda v: percentile(v, 99)))}
+
+
 def render_clip(scene_name: str, width: int, height: int, folder: Path) -> Path:
     """A rig clip encoded to mp4 at the given size (the scene's optics scaled with it)."""
     scene = load_scene(paths.SCENES_DIR / f"{scene_name}.toml")
@@ -206,6 +225,12 @@ def main() -> None:
             clip = render_clip("label_racks", w, h, Path(folder))
             r = bench_analyze(clip, runs=3)
             print(f"{w}x{h:<5} {r['frames']} frames  {r['fps']:6.1f} fps   (target >= {target} fps)")
+    print()
+    print("Overlay drawing per frame (heat map, boxes, meters, focus bar, ticker, status), rig frames, target <= 3 ms")
+    for w, h in ((1920, 1080), (1280, 720)):
+        r = bench_overlay(w, h)
+        print(f"{w}x{h:<5} default {r['default_median_ms']:5.2f} ms (p99 {r['default_p99_ms']:5.2f})   "
+              f"with peaking {r['peaking_median_ms']:5.2f} ms (p99 {r['peaking_p99_ms']:5.2f})")
     print()
     r = bench_rig(12.0)
     print(f"Virtual rig render ({r['size']}, demo scene, {r['frames']} frames): {r['fps']:.1f} fps overall, "

@@ -1,10 +1,12 @@
 """Save the live view of the virtual rig at a given media time as a PNG.
 
     python examples/screenshot.py --at 3.0 docs/live-view.png
+    python examples/screenshot.py --at 5.0 --command toggle_magnifier --command rack:B out/shot.png
 
 Builds the same pipeline as `focus-assistant live` (subjects, sharpness,
-overlay), runs it without pacing up to the requested time, and writes the
-annotated frame.
+overlay, event ticker), runs it without pacing up to the requested time, and
+writes the annotated frame. ``--command`` applies an operator command (the
+ones the keys send, see assistant/ui/keys.py) at the start.
 """
 
 from __future__ import annotations
@@ -23,12 +25,17 @@ def main() -> None:
     parser.add_argument("out", type=Path, help="PNG to write")
     parser.add_argument("--at", type=float, default=3.0, help="media time in seconds")
     parser.add_argument("--scene", type=Path, help="scene file (default from config)")
+    parser.add_argument("--command", action="append", default=[], help="operator command to apply first (repeatable)")
     args = parser.parse_args()
     pipeline = build_pipeline(LiveOptions(scene=args.scene), with_sinks=False, draw_overlay=True)
+    for command in args.command:
+        if not pipeline.controls.apply(command, ()):
+            raise SystemExit(f"{command}: {pipeline.controls.last_refusal}")
     result = None
     try:
         while (frame := pipeline.source.read()) is not None:
             result = pipeline.process(frame, time.perf_counter())
+            pipeline.dispatch(result)  # events reach the ticker, as in a live run
             if frame.t + 1e-9 >= args.at:
                 break
     finally:

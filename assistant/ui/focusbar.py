@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from assistant.types import Subject
+from assistant.ui.paint import tint
 from assistant.units import to_dioptres
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -82,7 +83,7 @@ def draw_focus_bar(out: np.ndarray, bar: FocusBar, subjects: tuple[Subject, ...]
     """Draw the bar in place. ``advice`` is the guide's (direction, metres) in suggest mode."""
     top, bottom = bar.band
     band = out[top:bottom]
-    band[:] = (band * 0.35).astype(np.uint8)
+    tint(band, 0.35)
     x0, x1 = bar.span
     y = bar.line_y
     s = bar.scale
@@ -99,7 +100,7 @@ def draw_focus_bar(out: np.ndarray, bar: FocusBar, subjects: tuple[Subject, ...]
         focus_dpt = to_dioptres(focus_m)
         left, right = bar.x_for_dioptres(focus_dpt + dof_dpt), bar.x_for_dioptres(focus_dpt - dof_dpt)
         dof = out[y - 6:y + 7, left:right + 1]
-        dof[:] = (dof * 0.5 + np.array(DOF_COLOUR) * 0.5).astype(np.uint8)
+        tint(dof, 0.5, DOF_COLOUR)
         fx = bar.x_for(focus_m)
         cv2.line(out, (fx, top + 3), (fx, y + 8), FOCUS_COLOUR, 2)
     for subject in subjects:
@@ -119,6 +120,7 @@ def draw_focus_bar(out: np.ndarray, bar: FocusBar, subjects: tuple[Subject, ...]
         fx = bar.x_for(focus_m)
         tx = bar.x_for(max(0.01, focus_m + metres)) if math.isfinite(focus_m) else fx
         if abs(tx - fx) >= 4:
-            cv2.arrowedLine(out, (fx, y + 10), (tx, y + 10), ARROW_COLOUR, 2, cv2.LINE_AA, tipLength=0.25)
+            tip = min(0.5, 8.0 / abs(tx - fx))  # an 8 px head whatever the length
+            cv2.arrowedLine(out, (fx, y + 10), (tx, y + 10), ARROW_COLOUR, 2, cv2.LINE_AA, tipLength=tip)
         text = f"{direction} {abs(metres):.2f} m"
         cv2.putText(out, text, (max(fx, tx) + 8, y + 15), FONT, s * 0.8, ARROW_COLOUR, 1, cv2.LINE_AA)

@@ -15,6 +15,7 @@ import numpy as np
 from assistant.types import SharpnessMap, Subject
 from assistant.ui.focusbar import FocusBar, draw_focus_bar, near_end_m
 from assistant.ui.keys import HELP_LINES
+from assistant.ui.paint import tint
 from assistant.vision.sharpness import peaking_mask
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -109,10 +110,8 @@ def draw_heatmap(out: np.ndarray, sharpness: SharpnessMap, opacity: float = 0.35
     # Only the lit tiles are touched: a handful of small blends instead of full-frame passes.
     for row, col in zip(*np.nonzero(levels >= floor)):
         x, y, bw, bh = sharpness.tile_box(int(row), int(col))
-        roi = out[y:y + bh, x:x + bw]
-        tint = tuple(float(c) * opacity for c in colours[row, col]) + (0.0,)
-        cv2.addWeighted(roi, 1.0 - opacity, roi, 0.0, 0.0, dst=roi)
-        cv2.add(roi, tint, dst=roi)
+        b, g, r = (float(c) for c in colours[row, col])
+        tint(out[y:y + bh, x:x + bw], 1.0 - opacity, (b, g, r))
     x, y, bw, bh = sharpness.tile_box(*sharpness.sharpest_tile())
     cv2.rectangle(out, (x, y), (x + bw - 1, y + bh - 1), (255, 255, 255), 2)
 
@@ -120,10 +119,12 @@ def draw_heatmap(out: np.ndarray, sharpness: SharpnessMap, opacity: float = 0.35
 def draw_peaking(out: np.ndarray, sharpness: SharpnessMap, share: float, colour: tuple[int, int, int]) -> None:
     """Paint the strongest edges (about ``share`` of the pixels) in ``colour``."""
     h, w = out.shape[:2]
-    mask = peaking_mask(sharpness.laplacian, share).astype(np.uint8)
+    mask = peaking_mask(sharpness.laplacian, share)
     if mask.shape != (h, w):
         mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
-    out[mask.astype(bool)] = colour
+    # Two masked passes (to black, then add the colour) instead of slow boolean indexing.
+    cv2.subtract(out, (255, 255, 255, 0), dst=out, mask=mask)
+    cv2.add(out, (*colour, 0), dst=out, mask=mask)
 
 
 SUBJECT_COLOUR = (255, 255, 255)
@@ -196,7 +197,7 @@ def draw_status(out: np.ndarray, status: Status) -> None:
     scale = max(0.45, w / 2400)
     line = int(26 * scale / 0.5)
     band = out[:2 * line + 4]
-    band[:] = (band * 0.35).astype(np.uint8)
+    tint(band, 0.35)
     x = int(10 * scale / 0.5)
     for row, text in enumerate(status_lines(status)):
         alarm = row == 1 and ("FAULT" in status.driver or "STOP" in status.driver)
@@ -244,7 +245,7 @@ def draw_help(out: np.ndarray) -> None:
     width = max(cv2.getTextSize(line, FONT, scale, 1)[0][0] for line in HELP_LINES) + 30
     top, left = int(80 * scale / 0.5), 20
     panel = out[top:top + step * len(HELP_LINES) + 20, left:left + width]
-    panel[:] = (panel * 0.25).astype(np.uint8)
+    tint(panel, 0.25)
     for i, line in enumerate(HELP_LINES):
         cv2.putText(out, line, (left + 15, top + 10 + step * (i + 1) - step // 4), FONT, scale,
                     (255, 255, 255), 1, cv2.LINE_AA)

@@ -106,20 +106,20 @@ def naive_tile_sharpness(image: np.ndarray, grid: tuple[int, int] = (9, 16)) -> 
 
 
 def peaking_mask(lap: np.ndarray, share: float) -> np.ndarray:
-    """Boolean mask of the ``share`` of pixels with the strongest Laplacian response.
+    """Mask (uint8, 255 = lit) of the ``share`` of pixels with the strongest Laplacian response.
 
     The threshold adapts to each frame, so peaking lights roughly the same
     share of pixels on a busy scene and on a plain one.
     """
     if not 0.0 < share < 1.0:
         raise ValueError(f"peaking share must be between 0 and 1, got {share}")
-    magnitude = np.abs(lap.astype(np.int32))
+    magnitude = np.abs(lap)
     # The Laplacian is whole numbers, so soft pictures have many ties at any threshold:
     # pick the threshold whose lit share (ties included) comes closest to ``share``.
     sample = magnitude[::4, ::4].ravel()
     lit_at_or_above = np.cumsum(np.bincount(sample)[::-1])[::-1] / sample.size
-    threshold = int(np.argmin(np.abs(lit_at_or_above - share)))
-    return magnitude >= max(threshold, 1)
+    threshold = max(1, int(np.argmin(np.abs(lit_at_or_above - share))))
+    return cv2.compare(magnitude, threshold, cv2.CMP_GE)
 
 
 def _analysis_grey(image: np.ndarray, k: int) -> np.ndarray:
