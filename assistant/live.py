@@ -18,7 +18,7 @@ from assistant.audio.synth import cue_buffers
 from assistant.audio.track import CueTrack
 from assistant.capture.sources import PrefetchedSource, VideoFileSource, open_source
 from assistant.config import Config, load_config
-from assistant.drivers.open import open_driver
+from assistant.drivers.open import camera_driver, open_driver
 from assistant.errors import ConfigError
 from assistant.pipeline import Pipeline, RealTimePacer, RunSummary, Sink
 from assistant.focus.classify import EventClassifier
@@ -66,11 +66,14 @@ def build_pipeline(options: LiveOptions, with_sinks: bool = True, draw_overlay: 
     """Open the source, outputs and stages for ``options``; on any failure close what was opened."""
     config = load_config(options.config)
     with contextlib.ExitStack() as opened:  # closes everything opened so far if a later step fails
-        source = open_source(options.source, config, options.scene)
+        webcam_focus = camera_driver(options.driver, options.source)  # must see the camera open
+        source = open_source(options.source, config, options.scene,
+                             webcam_focus.wrap_factory if webcam_focus is not None else None)  # type: ignore[attr-defined]
         opened.callback(source.close)
         hfov_deg = hfov_for(options, config, source)
         # Offline analysis reports what focus did; advising or driving is for live runs.
-        driver = None if options.analyze else open_driver(options.driver, options.lens, config.driver.timeout_s, source)
+        driver = None if options.analyze else open_driver(options.driver, options.lens, config.driver.timeout_s,
+                                                          source, webcam_focus)
         if driver is not None:
             opened.callback(driver.close)
         director = None if options.analyze else director_from(options, config, driver)

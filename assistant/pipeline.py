@@ -165,6 +165,7 @@ class Pipeline:
         self._clock = clock
         self._fps: float | None = None
         self._ticker: deque[str] = deque(maxlen=TICKER_LINES)
+        self._warnings_shown = 0
         self._audio = any(getattr(sink, "sounds", False) for sink in self.sinks)
         self._listeners = [sink for sink in self.sinks if isinstance(sink, EventListener)]
         # Drawing the overlay costs milliseconds: only when a window or recording shows it.
@@ -223,6 +224,10 @@ class Pipeline:
             guidance, advised = self.director.step(frame.t, frame.index, subjects, focus_dpt)
             events += tuple(advised)
         focus_m = None if focus_dpt is None else to_metres(focus_dpt)
+        warnings = getattr(self.focus, "warnings", ())
+        for warning in warnings[self._warnings_shown:]:  # each driver warning once, on screen
+            self._ticker.append(f"! {warning}")
+        self._warnings_shown = len(warnings)
         target = guidance.target_id if guidance is not None else None
         status = Status(
             source=self.source.description, t=frame.t, frame=frame.index, fps=self._fps,

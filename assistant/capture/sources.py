@@ -18,6 +18,7 @@ import os
 import queue
 import stat
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -203,27 +204,41 @@ def as_bgr(image: Any, description: str) -> np.ndarray:
     raise SourceError(f"{description}: frames of shape {image.shape} are not supported; deliver (H, W, 3) BGR")
 
 
-def open_source(spec: str, config: Config, scene: Path | None = None) -> FrameSource:
-    """Open the source named by ``spec`` (see the module docstring)."""
+CaptureWrapper = Callable[[Callable[[], Any]], Callable[[], Any]]
+"""Wraps a camera's capture factory, so a focus driver sees every capture opened (``UvcFocusDriver.wrap_factory``)."""
+
+
+def open_source(spec: str, config: Config, scene: Path | None = None,
+                wrap_capture: CaptureWrapper | None = None) -> FrameSource:
+    """Open the source named by ``spec`` (see the module docstring).
+
+    ``wrap_capture`` applies to camera sources only (the UVC focus driver).
+    """
     if spec == "sim":
         from assistant.sim.source import SimSource
 
         return SimSource.from_file(scene or Path(config.sim.scene))
     if spec.isdigit():
         index = int(spec)
-        return _grabbed(lambda: cv2.VideoCapture(index), f"camera:{index}", config, request_format=True)
+        return _grabbed(_wrapped(lambda: cv2.VideoCapture(index), wrap_capture), f"camera:{index}", config,
+                        request_format=True)
     if "://" in spec:
         return _grabbed(lambda: cv2.VideoCapture(spec, cv2.CAP_FFMPEG), f"stream:{spec}", config, request_format=False)
     path = Path(spec)
     if path.exists():
         if stat.S_ISCHR(os.stat(path).st_mode):
-            return _grabbed(lambda: cv2.VideoCapture(str(path)), f"camera:{path}", config, request_format=True)
+            return _grabbed(_wrapped(lambda: cv2.VideoCapture(str(path)), wrap_capture), f"camera:{path}", config,
+                            request_format=True)
         if path.is_dir():
             raise SourceError(f"{path}: is a directory; give a video file, a camera index or 'sim'")
         return VideoFileSource(path)
     if PLUGIN_SPEC.match(spec) and path.suffix.lower() not in VIDEO_SUFFIXES:
         return _plugin(spec)
     raise SourceError(f"{spec}: no such file; give 'sim', a camera index like 0, a device path, a video file, a URL or module:factory")
+
+
+def _wrapped(factory: Callable[[], Any], wrap: CaptureWrapper | None) -> Callable[[], Any]:
+    return factory if wrap is None else wrap(factory)
 
 
 def _grabbed(factory: Any, description: str, config: Config, request_format: bool) -> GrabbedSource:

@@ -82,6 +82,11 @@ class GuardedDriver:
     def description(self) -> str:
         return getattr(self.driver, "description", type(self.driver).__name__)
 
+    @property
+    def warnings(self) -> list[str]:
+        """The driver's own one-line warnings (firmware ignoring commands, a guessed range)."""
+        return list(getattr(self.driver, "warnings", ()))
+
     # ------------------------------------------------------------------ contract
     def move_to(self, dioptres: float) -> None:
         """Command a focus in dioptres; ignored while stopped or faulted."""

@@ -6,6 +6,9 @@ SPEC forms:
 - ``serial:/dev/ttyUSB0`` or ``serial:/dev/ttyUSB0@115200``: a serial focus
   motor speaking the protocol in ``docs/serial-protocol.md``;
 - ``osc://host:port/address``: focus sent as OSC messages over UDP;
+- ``uvc``: the webcam's own focus motor, on a camera source (``--source 0``
+  or ``/dev/videoN``); made by :func:`camera_driver` before the camera opens,
+  so it sees every capture (first open and every reconnect);
 - ``module:factory``: a plugin object (DESIGN.md driver contract).
 
 Every driver ends up inside a :class:`~assistant.drivers.guard.GuardedDriver`
@@ -27,12 +30,28 @@ from assistant.errors import ConfigError, UserInputError
 from assistant.plugins import PLUGIN_SPEC, make_plugin
 
 
-def open_driver(spec: str | None, lens_path: Path | None, timeout_s: float, source: Any) -> GuardedDriver | None:
-    """The guarded driver for ``spec`` (see the module docstring), or None when there is none."""
+def camera_driver(spec: str | None, source_spec: str) -> FocusDriver | None:
+    """The UVC driver for ``--driver uvc``, made before its camera opens (else None)."""
+    if spec != "uvc":
+        return None
+    from assistant.drivers.uvc import UvcFocusDriver
+
+    if not (source_spec.isdigit() or source_spec.startswith("/dev/")):
+        raise UserInputError(f"--driver uvc drives a webcam's own focus: use it with a camera source such as "
+                             f"--source 0 or --source /dev/video0, not {source_spec!r}")
+    return UvcFocusDriver(None, device=source_spec)
+
+
+def open_driver(spec: str | None, lens_path: Path | None, timeout_s: float, source: Any,
+                native: FocusDriver | None = None) -> GuardedDriver | None:
+    """The guarded driver for ``spec`` (see the module docstring), or None when there is none.
+
+    ``native`` is a driver made beforehand (:func:`camera_driver`).
+    """
     if spec is None:
         return _rig_driver(source, timeout_s) if getattr(source, "lens", None) is not None else None
     lens, lens_map = load_lens(lens_path) if lens_path is not None else (None, None)
-    native = _native_driver(spec, lens)
+    native = native or _native_driver(spec, lens)
     caps = native.capabilities
     if caps.units != "dioptres" and lens_map is None:
         raise ConfigError(f"--driver {spec}: moves in {caps.units!r} units, so it needs a lens file to convert "
@@ -68,7 +87,7 @@ def _native_driver(spec: str, lens: LensFile | None) -> FocusDriver:
         return from_spec(spec)
     if PLUGIN_SPEC.match(spec):
         return _plugin_driver(spec, lens)
-    raise UserInputError(f"--driver {spec}: unknown driver; use serial:PORT[@BAUD], osc://HOST:PORT/ADDRESS "
+    raise UserInputError(f"--driver {spec}: unknown driver; use serial:PORT[@BAUD], osc://HOST:PORT/ADDRESS, uvc "
                          "or module:factory (see README, Focus drivers)")
 
 

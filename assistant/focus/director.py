@@ -212,11 +212,6 @@ class FocusDirector:
         """This frame's guidance, and the suggested or driven events it completed."""
         self._t, self._frame = t, frame
         events, self._operator_events = self._operator_events, []
-        fault = getattr(self.driver, "fault", None)
-        if fault and not self._faulted:  # the watchdog tripped: hand focus back to the operator
-            self._faulted = True
-            self.mode, self.paused, self.controller = "suggest", False, None
-            events.append(Event("fault", t, t, frame, frame, "driven", detail=fault))
         while self._scheduled and self._scheduled[0][0] <= t + 1e-9:
             self._pending_rack = self._scheduled.pop(0)[1]
         if self._pending_rack is not None:
@@ -229,7 +224,16 @@ class FocusDirector:
             guidance, more = self._drive(t, frame, target, focus_dpt)
         else:
             guidance, more = self._advise(t, frame, target, focus_dpt)
-        return guidance, events + more
+        return guidance, events + more + self._check_driver(t, frame)
+
+    def _check_driver(self, t: float, frame: int) -> list[Event]:
+        """A tripped watchdog (this frame's read or command) hands focus back to the operator at once."""
+        fault = getattr(self.driver, "fault", None)
+        if not fault or self._faulted:
+            return []
+        self._faulted = True
+        self.mode, self.paused, self.controller = "suggest", False, None
+        return [Event("fault", t, t, frame, frame, "driven", detail=fault)]
 
     # ------------------------------------------------------------------ target
     def _choose_target(self, subjects: Sequence[Subject]) -> Subject | None:
