@@ -7,6 +7,7 @@ stderr and exit code 2; internal failures with exit code 1.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -74,6 +75,28 @@ def build_parser() -> argparse.ArgumentParser:
                          help="write the cues at their media times, to lay under the clip")
     _shared_options(analyze)
     analyze.set_defaults(run=_run_analyze)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="measure a lens map: sweep focus over a target at known distances",
+        description="Sweep the focus driver across its range while a detailed target is held at each distance, "
+                    "find where it is sharpest, and save the lens file (--lens FILE for live). On the virtual rig "
+                    "the rig places its own chart.")
+    calibrate.add_argument("--source", default="sim", metavar="SRC", help="camera (0, /dev/video0, ...) or sim (default)")
+    calibrate.add_argument("--scene", type=Path, metavar="FILE",
+                           help="rig scene with a layer named 'chart' (default config/scenes/calibrate_chart.toml)")
+    calibrate.add_argument("--driver", metavar="DRV", help="uvc, serial:PORT[@BAUD], osc://... or module:factory "
+                                                           "(default: the rig's lens)")
+    calibrate.add_argument("--distances", required=True, type=_distances, metavar="M,M,...",
+                           help="target distances in metres, at least two, e.g. 0.5,1,3")
+    calibrate.add_argument("--out", required=True, type=Path, metavar="LENS.toml", help="lens file to write")
+    calibrate.add_argument("--name", default="lens", help="lens name stored in the file")
+    calibrate.add_argument("--soft-limits", type=_soft_limits, metavar="MIN,MAX",
+                           help="native limits the assistant never passes (default: the driver's hard stops)")
+    calibrate.add_argument("--mark", action="append", default=[], type=_mark, metavar="NAME=METRES",
+                           help="a named focus mark, e.g. --mark A=1.2 (repeatable)")
+    calibrate.add_argument("--yes", action="store_true", help="do not ask before each distance (target already placed)")
+    calibrate.add_argument("--config", type=Path, metavar="FILE", help="settings file (see config/default.toml)")
+    calibrate.set_defaults(run=_run_calibrate)
 
     devices = commands.add_parser("devices", help="list cameras and audio outputs",
                                   description="List video capture devices and audio outputs on this machine.")
@@ -189,6 +212,60 @@ def _run_analyze(args: argparse.Namespace) -> int:
     summary = run_live(options)
     print(f"{PROG}: analysed {summary.frames} frames ({summary.media_s:.2f} s) in {summary.wall_s:.2f} s "
           f"({summary.fps:.1f} fps); events in {args.events}", file=sys.stderr)
+    return 0
+
+
+def _distances(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected distances in metres separated by commas, e.g. 0.5,1,3")
+    if len(values) < 2 or any(not (0.01 <= v < math.inf) for v in values) or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected at least two different distances >= 0.01 m, e.g. 0.5,1,3")
+    return values
+
+
+def _soft_limits(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected MIN,MAX in the driver's units, e.g. 20,3980")
+    if not lo < hi:
+        raise argparse.ArgumentTypeError(f"{text!r}: MIN must be below MAX")
+    return lo, hi
+
+
+def _mark(text: str) -> tuple[str, float]:
+    name, _, metres = text.partition("=")
+    try:
+        value = float(metres)
+    except ValueError:
+        value = math.nan
+    if not name or not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=METRES, e.g. A=1.2")
+    return name, value
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    from assistant.calibrate import CalibrationPlan, calibrate
+    from assistant.capture.sources import open_source
+    from assistant.config import load_config
+    from assistant.drivers.open import camera_driver, open_native
+    from assistant.paths import SCENES_DIR
+
+    config = load_config(args.config)
+    scene = args.scene or (SCENES_DIR / "calibrate_chart.toml" if args.source == "sim" else None)
+    webcam_focus = camera_driver(args.driver, args.source)
+    source = open_source(args.source, config, scene, webcam_focus.wrap_factory if webcam_focus else None)  # type: ignore[attr-defined]
+    driver = None
+    try:
+        driver, units = open_native(args.driver, config.driver.timeout_s, source, webcam_focus)
+        plan = CalibrationPlan(args.distances, args.out, args.name, args.soft_limits, tuple(args.mark), not args.yes)
+        calibrate(plan, driver, units, source)
+    finally:
+        if driver is not None:
+            driver.close()
+        source.close()
     return 0
 
 

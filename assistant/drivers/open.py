@@ -65,6 +65,21 @@ def open_driver(spec: str | None, lens_path: Path | None, timeout_s: float, sour
     return driver
 
 
+def open_native(spec: str | None, timeout_s: float, source: Any,
+                native: FocusDriver | None = None) -> tuple[GuardedDriver, str]:
+    """A driver guarded in its own native units (no lens map yet), and the units: for ``calibrate``."""
+    if spec is None:
+        if getattr(source, "lens", None) is None:
+            raise UserInputError("calibrate: give the focus driver to calibrate with --driver "
+                                 "(serial:PORT, osc://..., uvc or module:factory)")
+        return _rig_driver(source, timeout_s), "dioptres"
+    if getattr(source, "lens", None) is not None:
+        raise UserInputError("calibrate: on the virtual rig the sweep moves the rig's own lens; leave out --driver")
+    native = native or _native_driver(spec, None)
+    caps = native.capabilities
+    return GuardedDriver(native, None, SafetyLimits(caps.limits, caps.max_speed, timeout_s)), caps.units
+
+
 def _rig_driver(source: Any, timeout_s: float) -> GuardedDriver:
     """The rig's simulated lens under the same guard as real hardware, on media time."""
     lens = source.lens

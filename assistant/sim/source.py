@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from assistant.focus.controller import dof_half_width_dpt
@@ -29,7 +31,8 @@ class SimSource:
 
     def __init__(self, scene: Scene, assets: AssetLibrary | None = None, max_frames: int | None = None) -> None:
         self.scene = scene
-        self.renderer = Renderer(scene, assets)
+        self._assets = assets or AssetLibrary()
+        self.renderer = Renderer(scene, self._assets)
         spec = scene.lens
         self.lens = SimLens(spec.focus_m, spec.near_limit_m, spec.far_limit_m, spec.max_speed_dpt_s)
         self.fps = scene.camera.fps
@@ -45,6 +48,22 @@ class SimSource:
     @classmethod
     def from_file(cls, path: Path) -> "SimSource":
         return cls(load_scene(path))
+
+    def place_layer(self, name: str, distance_m: float, frame_share: float | None = None) -> None:
+        """Stand layer ``name`` still at ``distance_m`` (``calibrate`` holding its chart at each distance).
+
+        ``frame_share`` sizes it to that share of the frame's width, as a person
+        fills the middle of the picture with a chart at any distance.
+        """
+        if not any(layer.name == name for layer in self.scene.layers):
+            raise ValueError(f"the scene {self.scene.name!r} has no layer {name!r}")
+        width = None
+        if frame_share is not None:
+            width = frame_share * 2.0 * distance_m * math.tan(math.radians(self.hfov_deg) / 2.0)
+        layers = tuple(replace(layer, distance_m=distance_m, motion=(), width_m=width or layer.width_m)
+                       if layer.name == name else layer for layer in self.scene.layers)
+        self.scene = replace(self.scene, layers=layers)
+        self.renderer = Renderer(self.scene, self._assets)
 
     @property
     def media_t(self) -> float:

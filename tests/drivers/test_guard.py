@@ -230,3 +230,12 @@ def test_opener_explains_what_a_driver_needs(tmp_path):
     guard = open_driver("tests.drivers.plugin_motor:make_motor", LENS, 0.5, source=None)
     assert guard.units == "dioptres" and guard.limits == pytest.approx((20 / 1200, 3980 / 1200))
     guard.close()
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).parents[2].joinpath("config", "lenses").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_shipped_lens_files_load(path):
+    lens, lens_map = load_lens(path)
+    assert len(lens.points) >= 2 and lens.soft_limits[0] < lens.soft_limits[1]
+    for point in lens.points:  # the map goes through every listed point
+        assert lens_map.to_native(1 / point.distance_m) == pytest.approx(point.native)

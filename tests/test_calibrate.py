@@ -1,0 +1,107 @@
+"""Calibration on the virtual rig: the sweep finds where a chart is sharp, and the fitted lens map
+recovers a motor's hidden gearing to within the depth of field."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from assistant import paths
+from assistant.calibrate import CalibrationPlan, calibrate
+from assistant.cli import main
+from assistant.drivers.base import Capabilities
+from assistant.drivers.guard import GuardedDriver, SafetyLimits
+from assistant.drivers.lensmap import load_lens
+from assistant.sim.source import SimSource
+
+CHART = paths.SCENES_DIR / "calibrate_chart.toml"
+DOF_DPT = 0.043  # the rig's depth of field on each side of focus (f/2, 34.2 mm, 0.025 mm)
+
+
+class GearedMotor:
+    """A focus motor whose steps turn the rig's focus ring through a curve the test keeps to itself."""
+
+    capabilities = Capabilities("steps", (0.0, 4000.0), resolution=1.0, reports_position=True)
+
+    def __init__(self) -> None:
+        self.steps = 0.0
+
+    @staticmethod
+    def dioptres(steps: float) -> float:
+        return 3.2 * (steps / 4000.0) ** 1.6  # infinity at 0 steps, 0.31 m at 4000
+
+    def move_to(self, native: float) -> None:
+        self.steps = round(native)
+
+    def position(self) -> float:
+        return self.steps
+
+    def stop(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def test_fitted_map_recovers_hidden_gearing_between_the_calibrated_distances(tmp_path: Path):
+    source = SimSource.from_file(CHART)
+    motor = GearedMotor()
+    source.focus_readout = lambda: motor.dioptres(motor.position())  # the rig's glass turns with the motor
+    guard = GuardedDriver(motor, None, SafetyLimits((0.0, 4000.0)), clock=lambda: source.media_t)
+    plan = CalibrationPlan((0.4, 0.7, 1.2, 2.5, 8.0), tmp_path / "geared.toml", "geared", (10.0, 3990.0),
+                           (("A", 1.5),), prompt=False)
+    said = io.StringIO()
+    lens, lens_map = calibrate(plan, guard, "steps", source, say=said)
+    assert lens.units == "steps" and lens.soft_limits == (10.0, 3990.0) and lens.marks == {"A": 1.5}
+    # At the calibrated distances and between them, the map puts focus within the depth of field.
+    for distance in (0.4, 0.55, 0.7, 0.9, 1.2, 1.8, 2.5, 4.0, 8.0):
+        steps = lens_map.to_native(1 / distance)
+        assert abs(motor.dioptres(steps) - 1 / distance) < DOF_DPT, distance
+    assert "wrote" in said.getvalue() and "0.4 m: sharpest at" in said.getvalue()
+
+
+def test_cli_calibrates_the_rig_lens_and_writes_a_file_live_can_load(tmp_path: Path, capsys):
+    out = tmp_path / "rig.toml"
+    assert main(["calibrate", "--distances", "0.5,1,3", "--out", str(out), "--name", "rig", "--mark", "B=3"]) == 0
+    lens, lens_map = load_lens(out)
+    assert lens.name == "rig" and lens.units == "dioptres" and lens.marks == {"B": 3.0}
+    for point in lens.points:  # the rig's own lens: native is dioptres, so each peak sits at 1 / distance
+        assert point.native == pytest.approx(1 / point.distance_m, abs=DOF_DPT / 2)
+    assert "wrote" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--distances", "1", "--out", "x.toml"], "at least two different distances"),
+    (["--distances", "1,a", "--out", "x.toml"], "distances in metres"),
+    (["--distances", "1,2", "--out", "x.toml", "--driver", "tests.drivers.plugin_motor:make_motor"], "leave out --driver"),
+    (["--distances", "1,2", "--out", "x.toml", "--source", "clip.mp4"], "no such file"),
+    (["--distances", "1,2", "--out", "x.toml", "--soft-limits", "5,1"], "MIN must be below MAX"),
+    (["--distances", "1,2", "--out", "x.toml", "--mark", "A=far"], "NAME=METRES"),
+])
+def test_calibrate_mistakes_get_one_line_and_exit_code_2(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(["calibrate", *args])
+    except SystemExit as usage:  # argparse's own exit for a malformed option
+        code = usage.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_a_real_camera_asks_for_a_terminal_when_it_cannot_prompt(tmp_path: Path, monkeypatch):
+    """Without a person at a terminal, a camera calibration stops before sweeping."""
+    from assistant.calibrate import _present_target
+    from assistant.errors import UserInputError
+
+    class Camera:  # a source that cannot place a chart itself
+        pass
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    with pytest.raises(UserInputError, match="run it on a terminal"):
+        _present_target(Camera(), 1.0, prompt=True, ask=input)
+    asked = []
+    _present_target(Camera(), 1.0, prompt=True, ask=asked.append)
+    assert "1 m from the lens" in asked[0]
