@@ -241,7 +241,7 @@ def _mark(text: str) -> tuple[str, float]:
         value = float(metres)
     except ValueError:
         value = math.nan
-    if not name or not value > 0:
+    if not name.strip() or not 0 < value < math.inf:
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=METRES, e.g. A=1.2")
     return name, value
 
@@ -252,14 +252,16 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     from assistant.config import load_config
     from assistant.drivers.open import camera_driver, open_native
     from assistant.paths import SCENES_DIR
+    from assistant.report.files import prepared
 
     config = load_config(args.config)
+    prepared(args.out, (".toml",), "lens file")  # an unwritable --out fails now, not after the sweep
     scene = args.scene or (SCENES_DIR / "calibrate_chart.toml" if args.source == "sim" else None)
     webcam_focus = camera_driver(args.driver, args.source)
     source = open_source(args.source, config, scene, webcam_focus.wrap_factory if webcam_focus else None)  # type: ignore[attr-defined]
     driver = None
     try:
-        driver, units = open_native(args.driver, config.driver.timeout_s, source, webcam_focus)
+        driver, units = open_native(args.driver, config.driver.timeout_s, source, webcam_focus, args.soft_limits)
         plan = CalibrationPlan(args.distances, args.out, args.name, args.soft_limits, tuple(args.mark), not args.yes)
         calibrate(plan, driver, units, source)
     finally:

@@ -39,6 +39,12 @@ class OperatorControls:
 
     def apply(self, command: str, subjects: tuple[Subject, ...]) -> bool:
         """Carry out ``command`` against this frame's ``subjects``; False if it could not be done."""
+        try:
+            return self._apply(command, subjects)
+        except ValueError as exc:  # a malformed command (select:x, rack:E) is refused, never fatal
+            return self._refuse(f"{command}: {exc}")
+
+    def _apply(self, command: str, subjects: tuple[Subject, ...]) -> bool:
         verb, _, arg = command.partition(":")
         if command in VIEW_TOGGLES:
             name = VIEW_TOGGLES[command]
@@ -71,7 +77,8 @@ class OperatorControls:
         elif command == "emergency_stop":
             director.emergency_stop()
         elif verb == "nudge":
-            director.nudge(arg)
+            if not director.nudge(arg):
+                return self._refuse("nudge: no focus driver moving (none, stopped or faulted; e re-engages)")
         else:
             return self._refuse(f"unknown command {command!r}")
         return True

@@ -24,7 +24,12 @@ def make_plugin(spec: str, option: str, error: type[UserInputError] = UserInputE
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise error(f"{option} {spec}: cannot import module {module_name!r} ({exc}); check it is on PYTHONPATH") from exc
+    except Exception as exc:  # noqa: BLE001 - the user's module failed while importing: say so in one line
+        raise error(f"{option} {spec}: importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
     factory = getattr(module, factory_name, None)
     if not callable(factory):
         raise error(f"{option} {spec}: module {module_name!r} has no callable {factory_name!r}")
-    return factory()
+    try:
+        return factory()
+    except Exception as exc:  # noqa: BLE001 - the user's factory failed: one line, not a traceback
+        raise error(f"{option} {spec}: {factory_name}() failed: {type(exc).__name__}: {exc}") from exc

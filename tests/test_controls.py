@@ -48,6 +48,28 @@ def test_keys_map_to_commands(key, command):
     assert command_for_key(key) == command
 
 
+def test_on_screen_help_names_every_fixed_key():
+    from assistant.ui.keys import HELP_LINES, SIMPLE_KEYS
+
+    names = {9: "Tab", 13: "Enter", 32: "Space", 27: "Esc"}
+    help_text = " ".join(HELP_LINES)
+    for code in SIMPLE_KEYS:
+        assert f"{names.get(code, chr(code))} " in help_text + " ", names.get(code, chr(code))
+
+
+def test_malformed_commands_are_refused_not_fatal():
+    ops, director, *_ = controls()
+    for bad in ("select:x", "select_at:1", "nudge:up", "rack:E", "mark:Z"):
+        assert not ops.apply(bad, SUBJECTS), bad
+        assert ops.last_refusal.startswith(bad.split(":")[0])
+
+
+def test_nudge_without_a_moving_driver_is_refused():
+    ops, director, _, driver, _ = controls("drive")
+    ops.apply("emergency_stop", SUBJECTS)
+    assert not ops.apply("nudge:nearer", SUBJECTS) and "stopped" in ops.last_refusal
+
+
 def test_view_toggles_and_mute_flip_state():
     ops, *_ = controls()
     assert ops.apply("toggle_magnifier", SUBJECTS) and ops.style.magnifier
@@ -124,3 +146,23 @@ def test_commands_needing_a_director_are_refused_in_analyze():
     ops = OperatorControls(OverlayStyle())
     assert not ops.apply("rack:A", SUBJECTS) and "analyze" in ops.last_refusal
     assert ops.apply("toggle_peaking", SUBJECTS)
+
+
+def test_an_interrupted_rack_is_never_logged_as_landed():
+    ops, director, _, driver, lens = controls("drive")
+    clock_t = 0.0
+    director.step(clock_t, 0, SUBJECTS, lens.position())
+    ops.apply("rack:B", SUBJECTS)
+    events = []
+    for frame in range(1, 10):  # a third of the way into the rack...
+        lens.advance(1 / 30)
+        _, more = director.step(frame / 30, frame, SUBJECTS, lens.position())
+        events += more
+    ops.apply("emergency_stop", SUBJECTS)  # ...stopped, then drive re-engaged
+    ops.apply("toggle_mode", SUBJECTS)
+    for frame in range(10, 60):
+        lens.advance(1 / 30)
+        _, more = director.step(frame / 30, frame, SUBJECTS, lens.position())
+        events += more
+    assert not [e for e in events if e.type == "rack" and e.origin == "driven"]
+    assert [e.detail.split(" ")[0] for e in events if e.type == "mode"] == ["emergency", "drive"]

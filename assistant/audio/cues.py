@@ -110,6 +110,10 @@ class CueSink:
             self.track.advance(t)
         return None
 
+    def sound(self, name: str, t: float) -> None:
+        """Sound cue ``name`` now, at media time ``t`` (rehearsal count-ins)."""
+        self._sound(name, t, self._clock())
+
     def close(self) -> None:
         try:
             self.player.close()

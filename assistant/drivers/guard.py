@@ -68,15 +68,14 @@ class GuardedDriver:
         self.clock = clock
         self.fault: str | None = None
         self.stopped = False
+        self._warnings: list[str] = []
         self.commands = 0
         lo, hi = safety.soft_limits
         ends = sorted((self._to_dioptres(lo), self._to_dioptres(hi)))
         self.limits = (ends[0], ends[1])
         self.max_speed = (safety.max_speed if lens_map is None else lens_map.dioptre_speed(safety.max_speed))
         self._last: tuple[float, float] | None = None  # (time, native) of the last command sent
-        start = self._call("position", driver.position)
-        if start is not None:
-            self._last = (clock(), min(hi, max(lo, start)))
+        self._take_position()
 
     @property
     def description(self) -> str:
@@ -84,8 +83,8 @@ class GuardedDriver:
 
     @property
     def warnings(self) -> list[str]:
-        """The driver's own one-line warnings (firmware ignoring commands, a guessed range)."""
-        return list(getattr(self.driver, "warnings", ()))
+        """One-line warnings: the guard's own, then the driver's (firmware ignoring commands, a guessed range)."""
+        return self._warnings + list(getattr(self.driver, "warnings", ()))
 
     # ------------------------------------------------------------------ contract
     def move_to(self, dioptres: float) -> None:
@@ -107,14 +106,20 @@ class GuardedDriver:
         return None if native is None else self._to_dioptres(native)
 
     def safe_native(self, native: float) -> float:
-        """``native`` clamped to the soft limits and to the slew allowed since the last command."""
+        """``native`` inside the soft limits and within the slew allowed since the last command.
+
+        A motor found outside the soft limits (parked on a hard stop at power-up)
+        is never sent further out, and comes back in at the slew rate rather
+        than jumping: the limits stretch to where it is until it is inside.
+        """
         lo, hi = self.safety.soft_limits
-        native = min(hi, max(lo, native))
-        if self._last is not None and math.isfinite(self.safety.max_speed):
+        if self._last is not None:
             then, previous = self._last
-            reach = self.safety.max_speed * max(0.0, self.clock() - then)
-            native = min(previous + reach, max(previous - reach, native))
-        return native
+            lo, hi = min(lo, previous), max(hi, previous)
+            if math.isfinite(self.safety.max_speed):
+                reach = self.safety.max_speed * max(0.0, self.clock() - then)
+                native = min(previous + reach, max(previous - reach, native))
+        return min(hi, max(lo, native))
 
     # ------------------------------------------------------------------ operator
     def emergency_stop(self) -> None:
@@ -127,10 +132,8 @@ class GuardedDriver:
         if self.fault:
             return False
         self.stopped = False
-        here = self._call("position", self.driver.position)
-        if here is not None:
-            self._last = (self.clock(), here)
-        return True
+        self._take_position()
+        return self.fault is None
 
     def close(self) -> None:
         """Stop and release the driver (best effort: closing must not raise on a dead device)."""
@@ -139,6 +142,17 @@ class GuardedDriver:
                 action()
             except Exception:  # noqa: BLE001 - the device may be gone; closing goes on
                 pass
+
+    def _take_position(self) -> None:
+        """Start the slew limit from where the motor is (see :meth:`safe_native` for a motor outside)."""
+        here = self._call("position", self.driver.position)
+        if here is None:
+            return  # cannot tell: the first command is limited by the soft limits only
+        lo, hi = self.safety.soft_limits
+        if not lo <= here <= hi:
+            self._warnings.append(f"{self.description}: the motor is at {here:g}, outside the soft limits "
+                                  f"{lo:g}..{hi:g}; it is brought inside at the slew rate")
+        self._last = (self.clock(), here)
 
     # ------------------------------------------------------------------ watchdog
     def _call(self, what: str, action: Callable[..., Any], *args: float) -> Any:
@@ -154,6 +168,9 @@ class GuardedDriver:
             self._trip(f"{self.description}: {what} failed: {type(exc).__name__}: {exc}")
             return None
         took = time.monotonic() - started
+        if isinstance(result, float) and not math.isfinite(result):
+            self._trip(f"{self.description}: {what} returned {result}; the driver reports nonsense")
+            return None
         if took > self.safety.timeout_s:
             self._trip(f"{self.description}: {what} took {took * 1000:.0f} ms (limit {self.safety.timeout_s * 1000:.0f} ms)")
         return result
@@ -188,9 +205,13 @@ class DuckDriver:
         if limits is None:
             raise ValueError(f"{description}: a driver in {units!r} units needs a 'limits' (min, max) attribute "
                              "or a lens file with soft_limits (--lens FILE)")
-        self.capabilities = Capabilities(units, (float(limits[0]), float(limits[1])),
-                                         max_speed=float(getattr(obj, "max_speed", math.inf) or math.inf),
-                                         reports_position=True)
+        speed = getattr(obj, "max_speed", None)
+        try:
+            self.capabilities = Capabilities(units, (float(limits[0]), float(limits[1])),
+                                             max_speed=math.inf if speed is None else float(speed),
+                                             reports_position=True)
+        except (TypeError, ValueError, IndexError) as exc:
+            raise ValueError(f"{description}: {exc}") from exc
 
     def move_to(self, native: float) -> None:
         self.obj.move_to(float(native))

@@ -13,11 +13,12 @@ was measured.
 from __future__ import annotations
 
 import bisect
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, OutputError
 from assistant.schema import build, limits, read_toml
 from assistant.units import to_dioptres
 
@@ -148,15 +149,23 @@ def load_lens(path: Path) -> tuple[LensFile, LensMap]:
 
 def save_lens(path: Path, lens: LensFile) -> None:
     """Write a lens file that :func:`load_lens` reads back (used by ``calibrate``)."""
-    lines = [f'name = "{lens.name}"', f'units = "{lens.units}"']
+    lines = [f"name = {_toml_string(lens.name)}", f"units = {_toml_string(lens.units)}"]
     if lens.soft_limits:
         lines.append(f"soft_limits = [{lens.soft_limits[0]:g}, {lens.soft_limits[1]:g}]")
     if math.isfinite(lens.max_speed):
         lines.append(f"max_speed = {lens.max_speed:g}")
     if lens.marks:
-        lines += ["", "[marks]"] + [f"{name} = {metres:g}" for name, metres in lens.marks.items()]
+        lines += ["", "[marks]"] + [f"{_toml_string(name)} = {metres:g}" for name, metres in lens.marks.items()]
     for point in lens.points:
         distance = "inf" if math.isinf(point.distance_m) else f"{point.distance_m:g}"
         lines += ["", "[[points]]", f"distance_m = {distance}", f"native = {point.native:g}"]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the lens file ({exc.strerror}); choose a writable path") from exc
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's for these characters)."""
+    return json.dumps(text, ensure_ascii=False)

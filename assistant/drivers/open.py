@@ -49,43 +49,77 @@ def open_driver(spec: str | None, lens_path: Path | None, timeout_s: float, sour
     ``native`` is a driver made beforehand (:func:`camera_driver`).
     """
     if spec is None:
+        if lens_path is not None:
+            raise UserInputError("--lens FILE maps distances for a --driver; give the driver too "
+                                 "(the rig's own lens needs no lens file)")
         return _rig_driver(source, timeout_s) if getattr(source, "lens", None) is not None else None
     lens, lens_map = load_lens(lens_path) if lens_path is not None else (None, None)
     native = native or _native_driver(spec, lens)
-    caps = native.capabilities
-    if caps.units != "dioptres" and lens_map is None:
-        raise ConfigError(f"--driver {spec}: moves in {caps.units!r} units, so it needs a lens file to convert "
-                          "focus distances: add --lens FILE (see config/lenses/, or make one with 'focus-assistant calibrate')")
-    soft = _soft_limits(spec, caps.limits, lens, lens_map)
-    speed = min(caps.max_speed, lens.max_speed if lens is not None else math.inf)
-    driver = GuardedDriver(native, lens_map if caps.units != "dioptres" else None, SafetyLimits(soft, speed, timeout_s),
-                           clock=time.monotonic)
+    try:
+        driver = _guarded(spec, native, lens, lens_map, lens_path, timeout_s)
+    except BaseException:
+        native.close()  # the port or socket is open: release it before reporting
+        raise
     if hasattr(source, "focus_readout"):  # the virtual rig shows what the outside driver does
         source.focus_readout = driver.position
     return driver
 
 
-def open_native(spec: str | None, timeout_s: float, source: Any,
-                native: FocusDriver | None = None) -> tuple[GuardedDriver, str]:
-    """A driver guarded in its own native units (no lens map yet), and the units: for ``calibrate``."""
+def _guarded(spec: str, native: FocusDriver, lens: LensFile | None, lens_map: LensMap | None,
+             lens_path: Path | None, timeout_s: float) -> GuardedDriver:
+    caps = native.capabilities
+    if caps.units == "dioptres":
+        lens_map = None  # the driver speaks the engine's units; the file only adds limits and marks
+    elif lens_map is None:
+        raise ConfigError(f"--driver {spec}: moves in {caps.units!r} units, so it needs a lens file to convert "
+                          "focus distances: add --lens FILE (see config/lenses/, or make one with 'focus-assistant calibrate')")
+    if lens is not None and lens.units not in (caps.units, "native"):
+        raise ConfigError(f"{lens_path}: units: the lens file is for {lens.units!r} but the driver moves in "
+                          f"{caps.units!r}; use the lens file made for this driver")
+    soft = _soft_limits(spec, caps.limits, lens, lens_map)
+    speed = min(caps.max_speed, lens.max_speed if lens is not None else math.inf)
+    return GuardedDriver(native, lens_map, SafetyLimits(soft, speed, timeout_s), clock=time.monotonic)
+
+
+def open_native(spec: str | None, timeout_s: float, source: Any, native: FocusDriver | None = None,
+                soft_limits: tuple[float, float] | None = None) -> tuple[GuardedDriver, str]:
+    """A driver guarded in its own native units (no lens map yet), and the units: for ``calibrate``.
+
+    ``soft_limits`` narrow the sweep inside the driver's hard stops.
+    """
     if spec is None:
         if getattr(source, "lens", None) is None:
             raise UserInputError("calibrate: give the focus driver to calibrate with --driver "
                                  "(serial:PORT, osc://..., uvc or module:factory)")
-        return _rig_driver(source, timeout_s), "dioptres"
+        return _rig_driver(source, timeout_s, soft_limits), "dioptres"
     if getattr(source, "lens", None) is not None:
         raise UserInputError("calibrate: on the virtual rig the sweep moves the rig's own lens; leave out --driver")
     native = native or _native_driver(spec, None)
     caps = native.capabilities
-    return GuardedDriver(native, None, SafetyLimits(caps.limits, caps.max_speed, timeout_s)), caps.units
+    try:
+        limits = _narrowed(caps.limits, soft_limits)
+        return GuardedDriver(native, None, SafetyLimits(limits, caps.max_speed, timeout_s)), caps.units
+    except BaseException:
+        native.close()
+        raise
 
 
-def _rig_driver(source: Any, timeout_s: float) -> GuardedDriver:
+def _narrowed(hard: tuple[float, float], soft: tuple[float, float] | None) -> tuple[float, float]:
+    if soft is None:
+        return hard
+    lo, hi = max(hard[0], soft[0]), min(hard[1], soft[1])
+    if not lo < hi:
+        raise UserInputError(f"--soft-limits {soft[0]:g},{soft[1]:g} lie outside the driver's range "
+                             f"{hard[0]:g}..{hard[1]:g}")
+    return lo, hi
+
+
+def _rig_driver(source: Any, timeout_s: float, soft_limits: tuple[float, float] | None = None) -> GuardedDriver:
     """The rig's simulated lens under the same guard as real hardware, on media time."""
     lens = source.lens
     native = DuckDriver(lens, "rig lens")
-    return GuardedDriver(native, None, SafetyLimits(tuple(lens.limits), lens.max_speed, timeout_s),
-                         clock=lambda: source.media_t)
+    limits = _narrowed(tuple(lens.limits), soft_limits)
+    return GuardedDriver(native, None, SafetyLimits(limits, lens.max_speed, timeout_s), clock=lambda: source.media_t)
 
 
 def _native_driver(spec: str, lens: LensFile | None) -> FocusDriver:

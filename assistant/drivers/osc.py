@@ -19,8 +19,8 @@ OSC over UDP is fire-and-forget: the driver cannot read the device, so
 To spare the network it sends only when the wire value moves by more than
 ``epsilon``, but it repeats the value at least every ``keepalive_s`` whenever
 it is called (``move_to``, ``stop`` or ``keepalive``), so a receiver that
-drops a silent sender keeps hearing it. Call ``keepalive()`` from the frame
-loop when nothing is moving the lens.
+drops a silent sender keeps hearing it. ``position()`` (read every frame by
+the assistant) sends the keepalive, so a held focus is repeated too.
 
 ``from_spec("osc://host:port/address")`` builds a driver from one string.
 """
@@ -137,7 +137,12 @@ class OscFocusDriver:
                 self._send(self._last_wire)
 
     def position(self) -> float | None:
-        """The last value sent, in dioptres (None before the first send): an echo, not a reading."""
+        """The last value sent, in dioptres (None before the first send): an echo, not a reading.
+
+        The frame loop reads the position every frame, so this is also where
+        the keepalive goes out when a held value is due to be repeated.
+        """
+        self.keepalive()
         return self._last_native
 
     def stop(self) -> None:

@@ -80,6 +80,34 @@ class LensDriver(Protocol):
     def position(self) -> float | None: ...
 
 
+@dataclass(frozen=True)
+class RackRequest:
+    """Where a rack goes and how: to a labelled subject, a side of frame, or a fixed distance.
+
+    ``to`` is a label A-D, ``left``/``right`` (the subject there when the
+    rack starts), or None with ``distance_m`` (a plane without a
+    face). ``duration_s``/``curve`` of None take the ``[suggest]`` defaults.
+    """
+
+    to: str | None = None
+    distance_m: float | None = None
+    duration_s: float | None = None
+    curve: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.to is None) == (self.distance_m is None):
+            raise ValueError("a rack goes to a subject (A-D, left, right) or a distance_m, not both or neither")
+        if self.to is not None and self.to not in RACK_TARGETS:
+            raise ValueError(f"racks go to a labelled subject A-D or left/right, got {self.to!r}")
+        if self.distance_m is not None and not self.distance_m > 0:
+            raise ValueError(f"a rack's distance_m must be > 0, got {self.distance_m}")
+
+    def describe(self) -> str:
+        return self.to if self.to is not None else f"{self.distance_m:g} m"
+
+
+RACK_TARGETS = ("A", "B", "C", "D", "left", "right")
+
 NUDGE_DPT = 0.05
 """One follow-focus nudge (, or .): about a depth of field at f/2 on the rig's lens."""
 
@@ -131,15 +159,13 @@ class FocusDirector:
         self._rack: tuple[RackMove, int | None, int | None, int] | None = None  # move, from, to, first frame
         self._driven: _DrivenMove | None = None
         self._previous: tuple[float, int, float] | None = None  # last (t, frame, command)
-        self._pending_rack: str | None = None
-        self._scheduled: list[tuple[float, str]] = []
+        self._pending_rack: RackRequest | None = None
+        self._scheduled: list[tuple[float, RackRequest]] = []
 
     # ------------------------------------------------------------------ operator
-    def request_rack(self, label: str) -> None:
-        """Rack to the subject labelled ``label`` on the next frame ("rack to B")."""
-        if label not in ("A", "B", "C", "D"):
-            raise ValueError(f"racks go to a labelled subject A-D, got {label!r}")
-        self._pending_rack = label
+    def request_rack(self, label: str | RackRequest) -> None:
+        """Rack on the next frame: to the subject labelled ``label`` ("rack to B"), or as requested."""
+        self._pending_rack = label if isinstance(label, RackRequest) else RackRequest(label)
 
     def select(self, subject_id: int) -> None:
         """Make ``subject_id`` the target; it stays the target until it is gone."""
@@ -158,8 +184,10 @@ class FocusDirector:
                 return False
             if self.mode != "drive" or self.paused:
                 self.controller = TrackingController(self.drive_config, self.limits_dpt)
+                self._forget_moves()
         else:
             self.controller = None
+            self._forget_moves()
         changed = mode != self.mode or self.paused
         self.mode, self.paused = mode, False
         if changed:
@@ -176,36 +204,47 @@ class FocusDirector:
         if stop is not None:
             stop()
         self.controller = None
+        self._forget_moves()
         was = self.mode
         self.mode, self.paused = "suggest", False
         self._note_mode(f"emergency stop (was {was})")
 
-    def nudge(self, direction: str) -> None:
-        """Follow focus by hand: one step nearer or farther; pauses drive until re-engaged."""
+    def nudge(self, direction: str) -> bool:
+        """Follow focus by hand: one step nearer or farther; pauses drive until re-engaged.
+
+        False when there is nothing to move (no driver, stopped, faulted, position unknown).
+        """
         if direction not in ("nearer", "farther"):
             raise ValueError(f"nudge direction must be nearer or farther, got {direction!r}")
         if self.driver is None or getattr(self.driver, "stopped", False) or getattr(self.driver, "fault", None):
-            return
+            return False
         here = self.driver.position()
         if here is None:
-            return
+            return False
         if self.mode == "drive" and not self.paused:
             self.paused = True
+            self._forget_moves()
             self._note_mode("drive paused (manual focus; e re-engages)")
         step = NUDGE_DPT if direction == "nearer" else -NUDGE_DPT
         self.driver.move_to(here + step)
+        return True
+
+    def _forget_moves(self) -> None:
+        """Drop a rack or follow in progress: it was interrupted, so it is never logged as landed."""
+        self._rack = None
+        self._driven = None
+        self._previous = None
 
     def _note_mode(self, detail: str) -> None:
         self._operator_events.append(Event("mode", self._t, self._t, self._frame, self._frame, "operator",
                                            detail=detail))
 
     # ------------------------------------------------------------------ the verb
-    def schedule_rack(self, label: str, at_t: float) -> None:
-        """Rack to ``label`` when media time reaches ``at_t`` (``--rack B@3.0``)."""
-        if label not in ("A", "B", "C", "D"):
-            raise ValueError(f"racks go to a labelled subject A-D, got {label!r}")
-        self._scheduled.append((at_t, label))
-        self._scheduled.sort()
+    def schedule_rack(self, label: str | RackRequest, at_t: float) -> None:
+        """Rack when media time reaches ``at_t`` (``--rack B@3.0``, a cue sheet)."""
+        request = label if isinstance(label, RackRequest) else RackRequest(label)
+        self._scheduled.append((at_t, request))
+        self._scheduled.sort(key=lambda item: item[0])
 
     def step(self, t: float, frame: int, subjects: Sequence[Subject],
              focus_dpt: float | None) -> tuple[Guidance, list[Event]]:
@@ -233,6 +272,7 @@ class FocusDirector:
             return []
         self._faulted = True
         self.mode, self.paused, self.controller = "suggest", False, None
+        self._forget_moves()
         return [Event("fault", t, t, frame, frame, "driven", detail=fault)]
 
     # ------------------------------------------------------------------ target
@@ -294,25 +334,30 @@ class FocusDirector:
         return guidance, [event]
 
     def _start_rack(self, t: float, frame: int, subjects: Sequence[Subject], focus_dpt: float | None,
-                    label: str) -> list[Event]:
-        to = next((s for s in subjects if s.label == label), None)
-        if to is None or to.distance_m is None:
-            return []
+                    request: RackRequest) -> list[Event]:
+        to = rack_subject(subjects, request.to) if request.to is not None else None
+        if request.to is not None and (to is None or to.distance_m is None):
+            return []  # nobody there to rack to: the operator sees no rack start
+        end_m = to.distance_m if to is not None else request.distance_m
+        assert end_m is not None
         origin_id = self.target_id
         start_m = to_metres(focus_dpt) if focus_dpt is not None else next(
             (s.distance_m for s in subjects if s.id == origin_id and s.distance_m), None)
-        self.rule = label
-        self.target_id = to.id
+        self.rule = to.label if to is not None and to.label else "manual"
+        self.target_id = to.id if to is not None else None
         self._advised = False
-        if self.mode == "suggest":
-            return [Event("rack", t, t, frame, frame, "suggested", target_box=to.box, from_id=origin_id,
-                          to_id=to.id, distance_from_m=start_m, distance_to_m=to.distance_m,
-                          confidence=_confidence(to))]
-        assert self.controller is not None and focus_dpt is not None
-        move = RackMove(focus_dpt, to_dioptres(to.distance_m), t, self.suggest.rack_duration_s,
-                        self.suggest.rack_curve)
+        box = to.box if to is not None else None
+        to_id = to.id if to is not None else None
+        if self.mode == "suggest" or self.paused:
+            return [Event("rack", t, t, frame, frame, "suggested", target_box=box, from_id=origin_id,
+                          to_id=to_id, distance_from_m=start_m, distance_to_m=end_m,
+                          confidence=_confidence(to) if to is not None else 1.0)]
+        assert self.controller is not None
+        start_dpt = focus_dpt if focus_dpt is not None else to_dioptres(start_m or end_m)
+        move = RackMove(start_dpt, to_dioptres(end_m), t, request.duration_s or self.suggest.rack_duration_s,
+                        request.curve or self.suggest.rack_curve)
         self.controller.start_rack(move)
-        self._rack = (move, origin_id, to.id, frame)
+        self._rack = (move, origin_id, to_id, frame)
         return []
 
     # ------------------------------------------------------------------ drive
@@ -320,8 +365,10 @@ class FocusDirector:
                focus_dpt: float | None) -> tuple[Guidance, list[Event]]:
         assert self.controller is not None and self.driver is not None
         lens = focus_dpt if focus_dpt is not None else self.driver.position()
-        if lens is None:
-            return Guidance(self.mode, self.target_id, "", "none"), []
+        if lens is None:  # a driver that cannot tell where it is: start from the target's distance
+            if target is not None and target.distance_m is not None:
+                self.driver.move_to(to_dioptres(target.distance_m))
+            return Guidance(self.mode, self.target_id, target.label if target else "", "none"), []
         estimate = None
         if target is not None and target.distance_m is not None and not target.coasting:
             estimate = DistanceEstimate(target.distance_m, target.distance_sigma_m or 0.05 * target.distance_m)
@@ -363,6 +410,19 @@ class FocusDirector:
                                         to_id=who, distance_from_m=to_metres(move.start_dpt),
                                         distance_to_m=to_metres(move.last_dpt)))
         return events
+
+
+def rack_subject(subjects: Sequence[Subject], to: str) -> Subject | None:
+    """The subject a rack goes to: by label, or the one seen at that side of frame now."""
+    if to in ("A", "B", "C", "D"):
+        return next((s for s in subjects if s.label == to), None)
+    seen = [s for s in subjects if not s.coasting and s.distance_m is not None]
+    if not seen:
+        return None
+    centre_x = {s.id: s.box[0] + s.box[2] / 2 for s in seen}
+    if to == "left":
+        return min(seen, key=lambda s: centre_x[s.id])
+    return max(seen, key=lambda s: centre_x[s.id])
 
 
 def _confidence(subject: Subject) -> float:

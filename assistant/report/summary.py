@@ -6,9 +6,9 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-from assistant.errors import OutputError
 from assistant.pipeline import Command, FrameResult
 from assistant.report.files import prepared
+from assistant.report.plots import figure, save
 from assistant.types import Event
 
 EVENT_COLOURS = {"rack": "tab:orange", "pull": "tab:green", "soft": "tab:red"}
@@ -46,14 +46,9 @@ class ReportSink:
     def close(self) -> None:
         if not self.series and not self.events and not self.focus[0]:
             return  # nothing was analysed (a run that failed to start): no empty report
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
         rows = 2 if self.focus[0] else 1
-        fig, axes = plt.subplots(rows, 1, figsize=(12, 3.2 * rows + 1), sharex=True, squeeze=False)
-        ax = axes[0][0]
+        fig, axes = figure(rows)
+        ax = axes[0]
         for sid, (ts, values) in sorted(self.series.items()):
             name = f"{self.labels[sid]} #{sid}" if sid in self.labels else f"#{sid}"
             ax.plot(ts, values, label=name, linewidth=1.2)
@@ -62,7 +57,7 @@ class ReportSink:
         ax.set_title(f"Focus report {self.source_name}".strip())
         for event in self.events:
             for row in axes:
-                row[0].axvspan(event.start, max(event.end, event.start + 0.03),
+                row.axvspan(event.start, max(event.end, event.start + 0.03),
                                color=EVENT_COLOURS[event.type], alpha=0.18)
             who = f"{event.from_id}->{event.to_id}" if event.type == "rack" and event.from_id else ""
             ax.annotate(f"{event.type} {who}".strip(), (event.start, 1.0), xycoords=("data", "axes fraction"),
@@ -70,13 +65,7 @@ class ReportSink:
         if self.series:
             ax.legend(loc="lower right", fontsize=8)
         if rows == 2:
-            axes[1][0].plot(*self.focus, color="black", linewidth=1.2)
-            axes[1][0].set_ylabel("lens focus (m)")
-        axes[-1][0].set_xlabel("time (s)")
-        fig.tight_layout()
-        try:
-            fig.savefig(self.path, dpi=100)
-        except OSError as exc:
-            raise OutputError(f"{self.path}: cannot write the report ({exc.strerror})") from exc
-        finally:
-            plt.close(fig)
+            axes[1].plot(*self.focus, color="black", linewidth=1.2)
+            axes[1].set_ylabel("lens focus (m)")
+        axes[-1].set_xlabel("time (s)")
+        save(fig, self.path)

@@ -1,8 +1,8 @@
 """The live view's keys and mouse: what each does, in one table.
 
 Keys become pipeline commands (plain strings), so the window, tests and any
-other front end share one vocabulary. The table is also the on-screen help
-(``h``) and the README's list.
+other front end share one vocabulary. ``HELP_LINES`` is what ``h`` shows; a
+test checks it names every key here, and the README's table lists the same.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 
 SIMPLE_KEYS: dict[int, str] = {
-    9: "select_next", ord("e"): "toggle_mode", 32: "emergency_stop",
+    9: "select_next", 13: "cue_go", ord("e"): "toggle_mode", 32: "emergency_stop",
     ord("p"): "toggle_peaking", ord("g"): "toggle_heatmap", ord("z"): "toggle_magnifier",
     ord("m"): "toggle_mute", ord("s"): "screenshot", ord("h"): "toggle_help", ord("q"): "quit", 27: "quit",
 }
@@ -25,15 +25,14 @@ HELP_LINES: tuple[str, ...] = (
     ",  .                nudge focus nearer / farther",
     "p  g  z             peaking / heat map / magnifier",
     "m                   mute sound cues",
+    "Enter               GO: fire the next key cue (rehearsal)",
     "s                   screenshot      h  this help",
     "q  Esc              quit",
 )
 
 
 def command_for_key(key: int) -> str | None:
-    """The command for a key code from ``cv2.waitKey`` (masked to 8 bits), or None."""
-    if key < 0:
-        return None
+    """The command for a key code from ``cv2.waitKey`` masked to 8 bits (255: no key), or None."""
     char = chr(key) if 32 <= key < 127 else ""
     if char.isdigit() and char != "0":
         return f"select:{char}"

@@ -76,11 +76,13 @@ def draw(image: np.ndarray, sharpness: SharpnessMap, status: Status, style: Over
     target = next((s for s in subjects if s.id == target_id), None)
     if style.magnifier and target is not None:
         draw_magnifier(out, image, target.box)
+    ticker_bottom = out.shape[0]
     if style.focus_bar:
         shown = [s.distance_m for s in subjects if s.distance_m] + ([status.focus_m] if status.focus_m else [])
         bar = FocusBar(out.shape[1], out.shape[0], near_end_m(shown))
         draw_focus_bar(out, bar, subjects, status.focus_m, style.dof_dpt, target_id, advice)
-        draw_ticker(out, status.ticker, bottom=bar.band[0])
+        ticker_bottom = bar.band[0]
+    draw_ticker(out, status.ticker, bottom=ticker_bottom)
     if style.status:
         draw_status(out, status)
     if style.help:

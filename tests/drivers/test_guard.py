@@ -103,6 +103,7 @@ def test_no_command_sequence_leaves_soft_limits_or_exceeds_the_slew_limit(make, 
     clock = Clock()
     native, lens_map, safety = make(clock)
     recorder = Recorder(native, clock)
+    start = native.position()
     guard = GuardedDriver(recorder, lens_map, safety, clock)
     for gap, dioptres in sequence:
         clock.now += gap
@@ -122,7 +123,12 @@ def test_no_command_sequence_leaves_soft_limits_or_exceeds_the_slew_limit(make, 
         clock.now += 0.1
         guard.move_to(10.0)
     lo, hi = safety.soft_limits
+    if start is not None:  # a motor that started outside (parked on a hard stop) may only come back in
+        lo, hi = min(lo, start), max(hi, start)
     assert all(lo - 1e-9 <= value <= hi + 1e-9 for _, value in recorder.sent)
+    inside = [i for i, (_, value) in enumerate(recorder.sent) if safety.soft_limits[0] <= value <= safety.soft_limits[1]]
+    if inside:  # once inside, never out again
+        assert all(safety.soft_limits[0] - 1e-9 <= v <= safety.soft_limits[1] + 1e-9 for _, v in recorder.sent[inside[0]:])
     previous = None
     for i, (when, value) in enumerate(recorder.sent):
         previous = references.get(i, previous)
@@ -239,3 +245,57 @@ def test_shipped_lens_files_load(path):
     assert len(lens.points) >= 2 and lens.soft_limits[0] < lens.soft_limits[1]
     for point in lens.points:  # the map goes through every listed point
         assert lens_map.to_native(1 / point.distance_m) == pytest.approx(point.native)
+
+
+def test_a_motor_found_outside_the_soft_limits_comes_back_in_at_the_slew_rate():
+    lens = SimLens(0.35, 0.3, 50.0, 4.0)  # parked at 2.86 dpt, beyond the 2.0 soft limit
+    clock = Clock()
+    recorder = Recorder(DuckDriver(lens, "rig lens"), clock)
+    guard = GuardedDriver(recorder, None, SafetyLimits((0.0, 2.0), 4.0), clock)
+    assert guard.fault is None and "outside the soft limits" in guard.warnings[0]
+    for _ in range(4):
+        clock.now += 0.1
+        guard.move_to(3.3)  # asks to go further out: held where it is, never beyond
+    assert [round(v, 3) for _, v in recorder.sent] == [2.857] * 4
+    for _ in range(4):
+        clock.now += 0.1
+        guard.move_to(1.0)  # back in at 4 dpt/s, then inside for good
+    assert [round(v, 3) for _, v in recorder.sent[4:]] == [2.457, 2.057, 1.657, 1.257]
+
+
+def test_a_plugin_reporting_nonsense_is_a_fault():
+    class Nonsense:
+        units = "dioptres"
+        limits = (0.0, 5.0)
+
+        def move_to(self, value):
+            pass
+
+        def position(self):
+            return float("nan")
+
+    guard = GuardedDriver(DuckDriver(Nonsense(), "plugin"), None, SafetyLimits((0.0, 5.0)), Clock())
+    assert guard.fault and "nonsense" in guard.fault and guard.position() is None
+
+
+def test_drive_mode_with_a_driver_that_cannot_report_starts_from_the_target():
+    """OSC echoes only what it sent: drive mode sends the target's distance first, and racks do not crash."""
+    from assistant.focus.director import FocusDirector
+    from assistant.types import Subject
+
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    osc_driver = OscFocusDriver("127.0.0.1", sink.getsockname()[1], units="dioptres", limits=(0.0, 5.0))
+    clock = Clock()
+    guard = GuardedDriver(osc_driver, None, SafetyLimits((0.0, 5.0), 10.0), clock)
+    director = FocusDirector("drive", driver=guard, limits_dpt=guard.limits)
+    people = (Subject(1, (10, 10, 50, 50), "A", 2.0), Subject(2, (200, 10, 40, 40), "B", 4.0))
+    director.step(0.0, 0, people, guard.position())
+    assert guard.position() == pytest.approx(0.5)  # sent straight to A at 2 m
+    director.request_rack("B")
+    for frame in range(1, 40):
+        clock.now += 1 / 30
+        director.step(frame / 30, frame, people, guard.position())
+    assert guard.position() == pytest.approx(0.25, abs=0.02)  # racked to B at 4 m
+    sink.close()
+    osc_driver.close()
