@@ -15,7 +15,6 @@ On the virtual rig the rig places its chart at each distance itself
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import numpy as np
 from assistant.drivers.guard import GuardedDriver
 from assistant.drivers.lensmap import LensFile, LensMap, LensPoint, load_lens, save_lens
 from assistant.errors import ConfigError, SourceError, UserInputError
+from assistant.focus.peak import sharpness_peak
 from assistant.types import Box, FrameSource
 from assistant.units import to_dioptres
 from assistant.vision.sharpness import SharpnessMeter
@@ -74,7 +74,7 @@ class FocusSweep:
         spacing = coarse[1] - coarse[0]
         fine = np.linspace(max(lo, coarse[best] - spacing), min(hi, coarse[best] + spacing), self.settings.fine_steps)
         samples += [(float(n), self._sharpness_at(float(n))) for n in fine]
-        return Peak(distance_m, _parabola_peak(samples[len(coarse):]), tuple(samples))
+        return Peak(distance_m, sharpness_peak(samples[len(coarse):]), tuple(samples))
 
     def _sharpness_at(self, native: float) -> float:
         self._arrive(native)
@@ -110,25 +110,6 @@ def centre_box(image: np.ndarray) -> Box:
     """The middle fifth of the frame, which the user fills with the target."""
     h, w = image.shape[:2]
     return (2 * w // 5, 2 * h // 5, w // 5, h // 5)
-
-
-def _parabola_peak(samples: list[tuple[float, float]]) -> float:
-    """The vertex of a parabola fitted (least squares, log sharpness) to the peak's samples.
-
-    Every sample above a quarter of the best takes part, not just the best
-    three: the top of a focus curve is flat within the depth of field, and a
-    fit over its whole width finds the middle of the plateau.
-    """
-    ordered = sorted(samples)
-    top = max(y for _, y in ordered)
-    near_top = [(x, math.log(max(y, 1e-12))) for x, y in ordered if y >= 0.25 * top]
-    best_x = max(ordered, key=lambda s: s[1])[0]
-    if len(near_top) < 3:
-        return best_x
-    a, b, _ = np.polyfit([x for x, _ in near_top], [y for _, y in near_top], 2)
-    if a >= 0:
-        return best_x
-    return float(min(near_top[-1][0], max(near_top[0][0], -b / (2 * a))))
 
 
 @dataclass(frozen=True)

@@ -36,31 +36,36 @@ def build_parser() -> argparse.ArgumentParser:
     live = commands.add_parser("live", help="watch a source live: sharpness overlay, logs, recording",
                                description="Watch a source live with the focus overlay. With no display, or "
                                            "--headless, prints a status line and writes the requested files.")
-    live.add_argument("--source", default="sim", metavar="SRC",
-                      help="sim (virtual rig, default), a camera index like 0, a device path, a video file, "
-                           "a URL, or module:factory for a plugin source")
-    live.add_argument("--scene", type=Path, metavar="FILE", help="virtual rig scene file (default from config)")
-    live.add_argument("--headless", action="store_true", help="no window, even when a display exists")
-    live.add_argument("--record", type=Path, metavar="OUT.mp4", help="write the annotated video")
-    live.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write labelled focus events (JSON Lines)")
-    live.add_argument("--tracks", type=Path, metavar="OUT.jsonl", help="write per-frame focus and subjects (JSON Lines)")
-    live.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    _run_options(live)
     live.add_argument("--mode", choices=("suggest", "drive"), default="suggest",
                       help="suggest: a focus guide says which way to turn (default); drive: the assistant "
                            "moves the lens itself (needs a driver: the rig's lens with --source sim, or --driver)")
-    live.add_argument("--driver", metavar="DRV",
-                      help="focus motor: serial:PORT[@BAUD], osc://HOST:PORT/ADDRESS or module:factory "
-                           "(default: the rig's lens on --source sim)")
-    live.add_argument("--lens", type=Path, metavar="FILE",
-                      help="lens file mapping distance to the driver's native units (config/lenses/)")
-    live.add_argument("--no-audio", action="store_true", help="no sound cues (they still go to --cue-track)")
-    live.add_argument("--cue-track", type=Path, metavar="OUT.wav",
-                      help="write every cue at its media time, lined up with --record")
+    live.add_argument("--cues", type=Path, metavar="FILE",
+                      help="cue sheet (config/cues/): its racks fire on cue, counted in with beats")
+    live.add_argument("--markers", type=Path, metavar="OUT.edl",
+                      help="timeline markers for editors: .edl (CMX 3600) or .otio (needs the otio extra)")
     live.add_argument("--rack", action="append", default=[], type=_rack_request, metavar="LABEL@SECONDS",
                       help="rack to subject LABEL at a media time, e.g. --rack B@3.0 (repeatable); in the "
                            "window the keys a-d rack at once")
     _shared_options(live)
     live.set_defaults(run=_run_live)
+
+    rehearse = commands.add_parser(
+        "rehearse", help="rehearse rack cues: count-ins, racks on cue, scores per take",
+        description="Rehearse a cue sheet. Each cue is counted in with beats; in drive mode the assistant racks "
+                    "exactly as written, in manual mode it watches your rack (on the rig: the , . keys or a "
+                    "scripted scene) and scores it. Takes accumulate in the session file and are compared.")
+    rehearse.add_argument("--cues", type=Path, metavar="FILE", required=True, help="cue sheet (config/cues/*.toml)")
+    _run_options(rehearse, default_scene="rehearse_stage.toml")
+    rehearse.add_argument("--mode", choices=("manual", "drive"), default="manual",
+                          help="manual: you pull, it scores (default); drive: it racks as written")
+    rehearse.add_argument("--session", type=Path, default=Path("out/rehearsal.json"), metavar="OUT.json",
+                          help="session file; each take is added to it (default out/rehearsal.json)")
+    rehearse.add_argument("--report-dir", type=Path, default=Path("out"), metavar="DIR",
+                          help="where take-N.png goes (default out/)")
+    rehearse.add_argument("--markers", type=Path, metavar="OUT.edl", help="timeline markers: .edl or .otio")
+    _shared_options(rehearse)
+    rehearse.set_defaults(run=_run_rehearse)
 
     analyze = commands.add_parser("analyze", help="label the focus pulls and racks in a recorded clip",
                                   description="Offline focus monitoring of a recorded clip, as fast as the machine "
@@ -71,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--tracks", type=Path, metavar="OUT.jsonl", help="write per-frame subjects (JSON Lines)")
     analyze.add_argument("--report", type=Path, metavar="OUT.png",
                          help="plot each subject's sharpness over time with the events shaded")
+    analyze.add_argument("--markers", type=Path, metavar="OUT.edl",
+                         help="timeline markers for editors: .edl (CMX 3600) or .otio (needs the otio extra)")
     analyze.add_argument("--cue-track", type=Path, metavar="OUT.wav",
                          help="write the cues at their media times, to lay under the clip")
     _shared_options(analyze)
@@ -102,6 +109,28 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="List video capture devices and audio outputs on this machine.")
     devices.set_defaults(run=_run_devices)
     return parser
+
+
+def _run_options(parser: argparse.ArgumentParser, default_scene: str | None = None) -> None:
+    """Source, outputs and driver: the options ``live`` and ``rehearse`` share."""
+    parser.add_argument("--source", default="sim", metavar="SRC",
+                        help="sim (virtual rig, default), a camera index like 0, a device path, a video file, "
+                             "a URL, or module:factory for a plugin source")
+    parser.add_argument("--scene", type=Path, metavar="FILE",
+                        help=f"virtual rig scene file (default {default_scene or 'from config'})")
+    parser.add_argument("--headless", action="store_true", help="no window, even when a display exists")
+    parser.add_argument("--record", type=Path, metavar="OUT.mp4", help="write the annotated video")
+    parser.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write labelled focus events (JSON Lines)")
+    parser.add_argument("--tracks", type=Path, metavar="OUT.jsonl", help="write per-frame focus and subjects (JSON Lines)")
+    parser.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    parser.add_argument("--driver", metavar="DRV",
+                        help="focus motor: serial:PORT[@BAUD], osc://HOST:PORT/ADDRESS, uvc or module:factory "
+                             "(default: the rig's lens on --source sim)")
+    parser.add_argument("--lens", type=Path, metavar="FILE",
+                        help="lens file mapping distance to the driver's native units (config/lenses/)")
+    parser.add_argument("--no-audio", action="store_true", help="no sound cues (they still go to --cue-track)")
+    parser.add_argument("--cue-track", type=Path, metavar="OUT.wav",
+                        help="write every cue at its media time, lined up with --record")
 
 
 def _shared_options(parser: argparse.ArgumentParser) -> None:
@@ -191,11 +220,28 @@ def _run_live(args: argparse.Namespace) -> int:
         events=args.events, tracks=args.tracks, max_frames=args.max_frames, config=args.config,
         hfov_deg=args.hfov, subject_rules=tuple(args.subject), mode=args.mode, target=args.target,
         racks=tuple(args.rack), no_audio=args.no_audio, cue_track=args.cue_track,
-        driver=args.driver, lens=args.lens,
+        driver=args.driver, lens=args.lens, cues=args.cues, markers=args.markers,
     )
     summary = run_live(options)
     print(f"{PROG}: {summary.frames} frames, {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s "
           f"({summary.fps:.1f} fps); stopped by {summary.stopped_by}", file=sys.stderr)
+    return 0
+
+
+def _run_rehearse(args: argparse.Namespace) -> int:
+    from assistant.live import LiveOptions
+    from assistant.paths import SCENES_DIR
+    from assistant.rehearse.command import rehearse
+
+    scene = args.scene or (SCENES_DIR / "rehearse_stage.toml" if args.source == "sim" else None)
+    options = LiveOptions(
+        source=args.source, scene=scene, headless=args.headless, record=args.record, events=args.events,
+        tracks=args.tracks, max_frames=args.max_frames, config=args.config, hfov_deg=args.hfov,
+        subject_rules=tuple(args.subject), mode="drive" if args.mode == "drive" else "suggest", target=args.target,
+        no_audio=args.no_audio, cue_track=args.cue_track, driver=args.driver, lens=args.lens, cues=args.cues,
+        markers=args.markers,
+    )
+    rehearse(options, args.session, args.report_dir, sys.stdout)
     return 0
 
 
@@ -207,7 +253,7 @@ def _run_analyze(args: argparse.Namespace) -> int:
     options = LiveOptions(
         source=args.clip, events=args.events, tracks=args.tracks, report=args.report, config=args.config,
         hfov_deg=args.hfov, subject_rules=tuple(args.subject), analyze=True, headless=True, target=args.target,
-        cue_track=args.cue_track,
+        cue_track=args.cue_track, markers=args.markers,
     )
     summary = run_live(options)
     print(f"{PROG}: analysed {summary.frames} frames ({summary.media_s:.2f} s) in {summary.wall_s:.2f} s "

@@ -23,6 +23,9 @@ from assistant.errors import ConfigError
 from assistant.pipeline import Pipeline, RealTimePacer, RunSummary, Sink
 from assistant.focus.classify import EventClassifier
 from assistant.focus.director import FocusDirector
+from assistant.rehearse.cuesheet import load_cue_sheet
+from assistant.rehearse.runner import RehearsalSink
+from assistant.report.markers import MarkersSink
 from assistant.report.summary import ReportSink
 from assistant.sinks import EventsSink, ProgressBar, RecorderSink, StatusPrinter, TracksSink
 from assistant.ui.overlay import OverlayStyle
@@ -56,6 +59,8 @@ class LiveOptions:
     cue_track: Path | None = None
     driver: str | None = None  # --driver SPEC; None: the rig's lens on --source sim
     lens: Path | None = None
+    cues: Path | None = None  # a cue sheet: its racks fire on cue, counted in
+    markers: Path | None = None  # timeline markers (.edl, .otio)
 
 
 def run_live(options: LiveOptions) -> RunSummary:
@@ -83,6 +88,8 @@ def build_pipeline(options: LiveOptions, with_sinks: bool = True, draw_overlay: 
         sinks: list[Sink] = []
         if with_sinks:
             sinks = _sinks(options, config, source.fps, getattr(source, "frame_count", None), opened)
+        if options.cues is not None and director is not None:
+            sinks.append(_rehearsal(options, director, source, sinks))
         every = config.faces.analyze_search_every if options.analyze else config.faces.search_every
         subjects = subjects_from(config, hfov_deg, dict(options.subject_rules), every)
         if subjects is not None:
@@ -148,6 +155,17 @@ def style_from(config: Config, dof_dpt: float | None = None) -> OverlayStyle:
                         o.focus_bar, o.magnifier, dof_dpt=dof_dpt or 2 * config.drive.deadband_dpt)
 
 
+def _rehearsal(options: LiveOptions, director: FocusDirector, source: object, sinks: list[Sink]) -> RehearsalSink:
+    """Runs the cue sheet: its racks go to the director, its count-ins to the cue sounds."""
+    assert options.cues is not None
+    sheet = load_cue_sheet(options.cues)
+    sounder = next((s for s in sinks if isinstance(s, CueSink)), None)
+    markers = next((s for s in sinks if isinstance(s, MarkersSink)), None)
+    dof = getattr(source, "dof_dpt", None) or 0.043
+    return RehearsalSink(sheet, director, "drive" if options.mode == "drive" else "manual",
+                         getattr(source, "fps", 30.0), sounder, dof, markers)
+
+
 def _cue_sink(options: LiveOptions, config: Config) -> CueSink | None:
     """Sound for live runs (unless --no-audio or audio.enabled = false) and the --cue-track file."""
     audio = config.audio
@@ -178,6 +196,8 @@ def _sinks(options: LiveOptions, config: Config, fps: float, frame_count: int | 
         add(TracksSink(options.tracks))
     if options.report:
         add(ReportSink(options.report, source_name=options.source))
+    if options.markers:
+        add(MarkersSink(options.markers, fps, options.source))
     cues = _cue_sink(options, config)
     if cues is not None:
         add(cues)

@@ -273,9 +273,13 @@ class Pipeline:
             command = sink.consume(result)
             if command == "quit":
                 return "quit"
-            if command and not self.controls.apply(command, result.subjects):
+            if command and not self._sink_command(command, result) and not self.controls.apply(command, result.subjects):
                 self._ticker.append(f"! {self.controls.last_refusal}")
         return None
+
+    def _sink_command(self, command: Command, result: FrameResult) -> bool:
+        """Offer a command, with the frame it came on, to sinks that take their own (a rehearsal's GO key)."""
+        return any(sink.on_command(command, result) for sink in self.sinks if callable(getattr(sink, "on_command", None)))
 
     def _update_fps(self, interval: float) -> None:
         if interval <= 0:

@@ -103,3 +103,24 @@ def test_progress_bar_shows_share_speed_and_time_left():
     piped = ProgressBar(silent, total=100, tty=False)
     piped.close()
     assert silent.getvalue() == ""
+
+
+@pytest.mark.parametrize("suffix", [".edl", ".otio"])
+def test_analyze_markers_land_on_the_event_frames(racks_clip, tmp_path, suffix):
+    import opentimelineio as otio
+
+    events, markers = tmp_path / "e.jsonl", tmp_path / f"markers{suffix}"
+    result = run("analyze", str(racks_clip), "--events", str(events), "--markers", str(markers), "--hfov", "40")
+    assert result.returncode == 0, result.stderr
+    labelled = [json.loads(line) for line in events.read_text().splitlines()]
+    if suffix == ".edl":
+        timeline = otio.adapters.read_from_file(str(markers), "cmx_3600", rate=30)
+    else:
+        timeline = otio.adapters.read_from_file(str(markers))
+    found = [m for clip in timeline.find_clips() for m in clip.markers]
+    assert [round(m.marked_range.start_time.to_frames()) for m in found] == [e["frame_start"] for e in labelled]
+    for marker, event in zip(found, labelled):
+        assert marker.name.startswith(f"rack #{event['from']}->#{event['to']}") or marker.name.startswith("rack")
+        assert f"{event['end'] - event['start']:.2f}s" in marker.name
+        if suffix == ".otio":  # OTIO keeps each event's length; the EDL's LOC line cannot
+            assert marker.marked_range.duration.to_frames() == round((event["end"] - event["start"]) * 30)

@@ -1,0 +1,32 @@
+"""``focus-assistant rehearse``: run one take, score it, add it to the session, report it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+from assistant.live import LiveOptions, build_pipeline
+from assistant.rehearse.runner import RehearsalSink, Take
+from assistant.rehearse.session import append_take, cue_table, take_record, takes_table
+from assistant.report.files import prepared
+from assistant.report.take_plot import write_take_report
+
+
+def rehearse(options: LiveOptions, session: Path, report_dir: Path, out: TextIO) -> Take:
+    """One take of ``options.cues``; prints this take's scores and the session's takes side by side."""
+    prepared(session, (".json",), "session")  # an unwritable session path fails before the take, not after
+    pipeline = build_pipeline(options)
+    runner = next(s for s in pipeline.sinks if isinstance(s, RehearsalSink))
+    summary = pipeline.run()
+    take = runner.take()
+    if len(take.fired) < len(runner.sheet.cues):
+        out.write(f"note: {len(runner.sheet.cues) - len(take.fired)} cue(s) never fired "
+                  f"(the take ended at {summary.media_s:.1f} s, stopped by {summary.stopped_by})\n")
+    takes = append_take(session, take_record(take, options.source))
+    number = takes[-1]["take"]
+    report = report_dir / f"take-{number}.png"
+    write_take_report(take, report, f"{take.sheet}, take {number} ({take.mode})")
+    out.write(f"take {number} of {take.sheet!r} ({take.mode}): score {take.score:.0f}/100\n\n")
+    out.write(cue_table(take) + "\n\n")
+    out.write(f"session {session} ({len(takes)} takes):\n{takes_table(takes)}\n\nreport: {report}\n")
+    return take

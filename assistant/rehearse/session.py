@@ -1,0 +1,75 @@
+"""A rehearsal session on disk (JSON) and the console tables that compare its takes."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from assistant.errors import OutputError, UserInputError
+from assistant.rehearse.runner import Take
+
+
+def take_record(take: Take, source: str) -> dict:
+    """One take as stored in the session file."""
+    return {
+        "sheet": take.sheet, "mode": take.mode, "source": source,
+        "recorded": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "score": round(take.score, 1),
+        "cues": [score.to_json() for score in take.scores],
+    }
+
+
+def append_take(path: Path, record: dict) -> list[dict]:
+    """Add ``record`` to the session at ``path`` (made if missing); returns every take in it."""
+    takes: list[dict] = []
+    if path.exists():
+        try:
+            takes = json.loads(path.read_text())["takes"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserInputError(f"{path}: not a rehearsal session file ({exc}); give a new path or delete it") from exc
+    takes.append({"take": len(takes) + 1, **record})
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"takes": takes}, indent=1) + "\n")
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the session ({exc.strerror}); check the folder") from exc
+    return takes
+
+
+def cue_table(take: Take) -> str:
+    """This take, cue by cue."""
+    head = f"{'cue':<22} {'start':>8} {'sharp':>7} {'land':>6} {'over':>6} {'buzz':>4} {'curve':>6} {'right':>5} {'score':>5}"
+    lines = [head, "-" * len(head)]
+    for s in take.scores:
+        lines.append(f"{s.cue[:22]:<22} {_signed(s.start_delay_s, 's'):>8} {_plain(s.time_to_sharp_s, 's'):>7} "
+                     f"{_frames(s.landing_error_frames):>6} {_plain(s.overshoot_dpt, ''):>6} {s.buzz:>4} "
+                     f"{_plain(s.smoothness_rms, ''):>6} {'yes' if s.right_subject else 'NO':>5} {s.score:5.0f}")
+    lines.append("start: delay against the cue (- early); sharp: cue to target sharp; land: frames late (+) or early (-) "
+                 "against the planned end; over: overshoot in dioptres; curve: RMS distance from the planned ease (0-1)")
+    return "\n".join(lines)
+
+
+def takes_table(takes: list[dict]) -> str:
+    """Every take in the session side by side, with each cue's score."""
+    names = [c["cue"] for c in takes[-1]["cues"]] if takes else []
+    head = f"{'take':>4} {'mode':<7} " + " ".join(f"{n[:12]:>12}" for n in names) + f" {'score':>6}"
+    lines = [head, "-" * len(head)]
+    best = max((t["score"] for t in takes), default=None)
+    for t in takes:
+        scores = {c["cue"]: c["score"] for c in t["cues"]}
+        row = f"{t['take']:>4} {t['mode']:<7} " + " ".join(f"{scores.get(n, float('nan')):>12.0f}" for n in names)
+        lines.append(row + f" {t['score']:>6.1f}" + ("  <- best" if t["score"] == best and len(takes) > 1 else ""))
+    return "\n".join(lines)
+
+
+def _signed(value: float | None, unit: str) -> str:
+    return "--" if value is None else f"{value:+.2f}{unit}"
+
+
+def _plain(value: float | None, unit: str) -> str:
+    return "--" if value is None else f"{value:.2f}{unit}"
+
+
+def _frames(value: int | None) -> str:
+    return "--" if value is None else f"{value:+d}"
