@@ -149,6 +149,8 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     # OpenCV's own warnings ("can't capture by name") would duplicate our one-line errors.
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    # A stalled V4L2 camera otherwise blocks each read for 10 s before the capture thread can reconnect.
+    os.environ.setdefault("OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT", "2")
     args = build_parser().parse_args(argv)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -167,7 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM behaves like Ctrl-C: the pipeline stops and closes every output."""
+    """SIGTERM behaves like Ctrl-C: the pipeline stops and closes every output.
+
+    A second SIGTERM while closing is ignored, so it cannot cut the shutdown short
+    (motor stop, recording trailer, log flush).
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -222,7 +229,7 @@ def _run_live(args: argparse.Namespace) -> int:
         racks=tuple(args.rack), no_audio=args.no_audio, cue_track=args.cue_track,
         driver=args.driver, lens=args.lens, cues=args.cues, markers=args.markers,
     )
-    summary = run_live(options)
+    summary = run_live(options, announce=lambda text: print(f"{PROG}: {text}", file=sys.stderr))
     print(f"{PROG}: {summary.frames} frames, {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s "
           f"({summary.fps:.1f} fps); stopped by {summary.stopped_by}", file=sys.stderr)
     return 0

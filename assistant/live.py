@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,8 +64,13 @@ class LiveOptions:
     markers: Path | None = None  # timeline markers (.edl, .otio)
 
 
-def run_live(options: LiveOptions) -> RunSummary:
-    return build_pipeline(options).run()
+def run_live(options: LiveOptions, announce: Callable[[str], None] | None = None) -> RunSummary:
+    """Build and run; ``announce`` hears what a camera really delivers (format, size, rate)."""
+    pipeline = build_pipeline(options)
+    delivered = getattr(pipeline.source, "format", "")
+    if announce is not None and delivered:
+        announce(f"{pipeline.source.description} delivers {delivered}")
+    return pipeline.run()
 
 
 def build_pipeline(options: LiveOptions, with_sinks: bool = True, draw_overlay: bool | None = None) -> Pipeline:

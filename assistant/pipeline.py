@@ -19,10 +19,12 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from assistant.controls import OperatorControls
+from assistant.errors import SourceError
 from assistant.focus.director import FocusDirector, Guidance
-from assistant.types import Event, Frame, FrameSource, SharpnessMap, Subject
+from assistant.outage import OutageLog
+from assistant.types import Event, Frame, FrameSource, NoSignal, SharpnessMap, Subject
 from assistant.units import to_metres
-from assistant.ui.overlay import OverlayStyle, Status, draw
+from assistant.ui.overlay import OverlayStyle, Status, draw, no_signal_screen
 from assistant.vision.sharpness import SharpnessMeter
 
 Command = str
@@ -165,7 +167,10 @@ class Pipeline:
         self._clock = clock
         self._fps: float | None = None
         self._ticker: deque[str] = deque(maxlen=TICKER_LINES)
-        self._warnings_shown = 0
+        self.outages = OutageLog()
+        self._last_index = 0
+        self._frame_size = (1280, 720)
+        self._warnings_shown: set[str] = set()
         self._audio = any(getattr(sink, "sounds", False) for sink in self.sinks)
         self._listeners = [sink for sink in self.sinks if isinstance(sink, EventListener)]
         # Drawing the overlay costs milliseconds: only when a window or recording shows it.
@@ -187,6 +192,14 @@ class Pipeline:
                 frame = self.source.read()
                 if frame is None:
                     break
+                if isinstance(frame, NoSignal):  # the feed is gone: say so, keep the keys alive, retry
+                    self._announce(self.outages.lost(frame, self._last_index))
+                    if self._idle(frame) == "quit":
+                        stopped_by = "quit"
+                        break
+                    continue
+                self._announce(self.outages.restored(frame))
+                self._last_index = frame.index
                 if self.pacer is not None:
                     self.pacer.wait(frame.t)
                 arrived = self._clock()
@@ -208,10 +221,24 @@ class Pipeline:
             self.close()
         return RunSummary(frames, last_t, self._clock() - started, stopped_by)
 
+    def _idle(self, report: NoSignal) -> Command | None:
+        """Show NO SIGNAL on the sinks that show pictures; only quit is taken from them meanwhile."""
+        picture = no_signal_screen(*self._frame_size, report.source, report.silent_s)
+        quit_asked = False
+        for sink in self.sinks:
+            idle = getattr(sink, "idle", None)
+            if callable(idle) and idle(picture, report) == "quit":
+                quit_asked = True
+        return "quit" if quit_asked else None
+
     def process(self, frame: Frame, arrived: float) -> FrameResult:
         """One frame through the stages (no sinks)."""
+        self._frame_size = (frame.width, frame.height)
         subjects = self.subjects.update(frame) if self.subjects is not None else ()
-        sharpness = self.meter.measure(frame.image, [s.box for s in subjects])
+        try:
+            sharpness = self.meter.measure(frame.image, [s.box for s in subjects])
+        except ValueError as exc:  # a frame the tile grid cannot cover: the source's size, not a bug
+            raise SourceError(f"{self.source.description}: {exc}") from exc
         subjects = tuple(replace(s, sharpness=v) for s, v in zip(subjects, sharpness.boxes))
         events: tuple[Event, ...] = ()
         if self.events is not None:
@@ -224,10 +251,10 @@ class Pipeline:
             guidance, advised = self.director.step(frame.t, frame.index, subjects, focus_dpt)
             events += tuple(advised)
         focus_m = None if focus_dpt is None else to_metres(focus_dpt)
-        warnings = getattr(self.focus, "warnings", ())
-        for warning in warnings[self._warnings_shown:]:  # each driver warning once, on screen
-            self._ticker.append(f"! {warning}")
-        self._warnings_shown = len(warnings)
+        for warning in [*getattr(self.focus, "warnings", ()), *getattr(self.subjects, "warnings", ())]:
+            if warning not in self._warnings_shown:  # each driver or detector warning once, on screen
+                self._warnings_shown.add(warning)
+                self._ticker.append(f"! {warning}")
         target = guidance.target_id if guidance is not None else None
         status = Status(
             source=self.source.description, t=frame.t, frame=frame.index, fps=self._fps,

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
+
 from assistant.pipeline import Command, FrameResult
-from assistant.types import Event
+from assistant.types import Event, NoSignal
 from assistant.report.logs import JsonLinesWriter, track_record
 from assistant.ui.overlay import format_distance
 from assistant.ui.recorder import VideoRecorder
@@ -65,7 +67,8 @@ class TracksSink:
 class StatusPrinter:
     """The headless status line: rewritten in place on a terminal, else one line every ``every_s``."""
 
-    def __init__(self, stream: TextIO = sys.stderr, every_s: float = 1.0, tty: bool | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, every_s: float = 1.0, tty: bool | None = None) -> None:
+        stream = stream or sys.stderr
         self.stream = stream
         self.every_s = every_s
         self.tty = stream.isatty() if tty is None else tty
@@ -85,6 +88,19 @@ class StatusPrinter:
                 f"focus {format_distance(status.focus_m):>7}  sharpest tile r{row}c{col}")
         if status.note:
             line += f"  | {status.note}"
+        self._write(line)
+        return None
+
+    def idle(self, picture: np.ndarray, report: NoSignal) -> Command | None:
+        """While the source is gone: say so, once per interval."""
+        if report.t + 1e-9 < self._next_t:
+            return None
+        self._next_t = report.t + (0.1 if self.tty else self.every_s)
+        self._write(f"{report.source}  t={report.t:7.2f}s  NO SIGNAL for {report.silent_s:4.1f} s, "
+                    f"reconnecting ({report.reconnects} reconnects so far)")
+        return None
+
+    def _write(self, line: str) -> None:
         if self.tty:  # pad over a longer previous line
             self.stream.write("\r" + line.ljust(self._width))
             self._width = len(line)
@@ -92,7 +108,6 @@ class StatusPrinter:
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
-        return None
 
     def close(self) -> None:
         if self._dirty:
@@ -105,8 +120,9 @@ class ProgressBar:
 
     WIDTH = 30
 
-    def __init__(self, stream: TextIO = sys.stderr, total: int | None = None, tty: bool | None = None,
+    def __init__(self, stream: TextIO | None = None, total: int | None = None, tty: bool | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        stream = stream or sys.stderr
         self.stream = stream
         self.total = total if total and total > 0 else None
         self.tty = stream.isatty() if tty is None else tty

@@ -79,23 +79,40 @@ class SharpnessMap:
         return (x0, y0, round((col + 1) * tw) - x0, round((row + 1) * th) - y0)
 
 
+@dataclass(frozen=True)
+class NoSignal:
+    """A live source has had no frame for a while and is reconnecting.
+
+    ``t`` is the media time now (frames resume after it); ``silent_s`` is how
+    long since the last frame; ``reconnects`` counts captures reopened so far.
+    """
+
+    source: str
+    t: float
+    silent_s: float
+    reconnects: int = 0
+    reason: str = ""
+
+
 class FrameSource(Protocol):
     """What the pipeline needs from any source (see ``assistant.capture.sources``).
 
     ``live``: True when frames arrive in real time and stale ones are dropped;
-    False when every frame is delivered in order, like a file.
+    False when every frame is delivered in order, like a file. ``read()``
+    returns a frame, :class:`NoSignal` while a live feed is gone (it returns
+    within the watchdog time, never hangs), or None at the end.
     """
 
     fps: float
     live: bool
     description: str
 
-    def read(self) -> Frame | None: ...
+    def read(self) -> Frame | NoSignal | None: ...
 
     def close(self) -> None: ...
 
 
-EVENT_TYPES = ("rack", "pull", "soft", "mode", "fault")
+EVENT_TYPES = ("rack", "pull", "soft", "mode", "fault", "outage")
 EVENT_ORIGINS = ("observed", "suggested", "driven", "cue", "operator")
 
 

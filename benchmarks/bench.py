@@ -114,6 +114,49 @@ def bench_overlay(width: int, height: int, frames: int = 120) -> dict[str, float
             for stat, fn in (("median_ms", statistics.median), ("p99_ms", lambda v: percentile(v, 99)))}
 
 
+def rss_mb() -> float:
+    """Resident memory of this process now (Linux /proc)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def bench_soak(frames: int, warmup: int = 1000) -> dict[str, float]:
+    """The whole live pipeline (rig, detection, sharpness, events, director, overlay, logs) for ``frames`` frames.
+
+    The rig scene loops at 640x360 so 10,000 frames fit in about a minute; memory is read after a warm-up
+    (sprite cache and tracker filled) and at the end, and frame time early and late shows any drift.
+    """
+    import tempfile
+
+    from assistant.live import LiveOptions, build_pipeline
+
+    with tempfile.TemporaryDirectory() as folder:
+        options = LiveOptions(source="sim", headless=True, no_audio=True, tracks=Path(folder) / "t.jsonl",
+                              events=Path(folder) / "e.jsonl")
+        pipeline = build_pipeline(options, with_sinks=True, draw_overlay=True)
+        scene = pipeline.source.scene
+        pipeline.source = SimSource(replace(scene, loop=True, camera=replace(scene.camera, width=640, height=360)))
+        pipeline.sinks = [s for s in pipeline.sinks if type(s).__name__ in ("EventsSink", "TracksSink")]
+        times, start_mb, first_mb = [], float("nan"), rss_mb()
+        began = time.perf_counter()
+        for i in range(frames):
+            t0 = time.perf_counter()
+            pipeline.dispatch(pipeline.process(pipeline.source.read(), t0))
+            times.append((time.perf_counter() - t0) * 1000.0)
+            if i + 1 == warmup:
+                start_mb = rss_mb()
+        wall = time.perf_counter() - began
+        end_mb = rss_mb()
+        pipeline.close()
+    early, late = times[warmup:warmup + 1000], times[-1000:]
+    return {"frames": frames, "fps": frames / wall, "first_mb": first_mb, "start_mb": start_mb, "end_mb": end_mb,
+            "growth_pct": 100.0 * (end_mb - start_mb) / start_mb, "early_ms": statistics.median(early),
+            "late_ms": statistics.median(late)}
+
+
 def render_clip(scene_name: str, width: int, height: int, folder: Path) -> Path:
     """A rig clip encoded to mp4 at the given size (the scene's optics scaled with it)."""
     scene = load_scene(paths.SCENES_DIR / f"{scene_name}.toml")
@@ -198,6 +241,7 @@ def bench_cues(seconds: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Focus Assistant benchmarks")
     parser.add_argument("--rounds", type=int, default=300, help="timed repetitions per measurement")
+    parser.add_argument("--soak-frames", type=int, default=10_000, help="frames in the memory soak (0 skips it)")
     args = parser.parse_args()
     cv2.setNumThreads(os.cpu_count() or 1)
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -246,6 +290,13 @@ def main() -> None:
               f"max {max(lat):.2f} ms (target <= 50 ms); underflows reported: {r['underflows']}")
         print("  (the ALSA null device does not pace playback, so the callback runs back to back: latency is the "
               "mixing path's, and underflow cannot occur; see README)")
+    if args.soak_frames:
+        print()
+        r = bench_soak(args.soak_frames)
+        print(f"Soak: {r['frames']} frames of the whole live pipeline (rig 640x360, looping) at {r['fps']:.0f} fps; "
+              f"RSS {r['start_mb']:.1f} MB after 1000 frames of warm-up -> {r['end_mb']:.1f} MB at the end "
+              f"({r['growth_pct']:+.1f} %, target < 5 %; {r['first_mb']:.1f} MB before the first frame); "
+              f"median frame time {r['early_ms']:.2f} ms early, {r['late_ms']:.2f} ms late")
 
 
 

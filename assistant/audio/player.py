@@ -99,8 +99,9 @@ class StreamPlayer:
 
 
 def open_player(buffers: dict[str, np.ndarray], rate: int, device: str = "", blocksize: int = 256,
-                warn: TextIO = sys.stderr) -> CuePlayer:
+                warn: TextIO | None = None) -> CuePlayer:
     """A :class:`StreamPlayer` on ``device`` (name or index, "" = default), else a silent one with one warning."""
+    warn = warn or sys.stderr
     chosen: int | str | None = int(device) if device.isdigit() else (device or None)
     try:
         return StreamPlayer(buffers, rate, chosen, blocksize)

@@ -18,6 +18,7 @@ import os
 import queue
 import stat
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from assistant.capture.camera import camera_factory, describe_format, request_format, stream_factory
 from assistant.capture.grabber import LatestFrameGrabber
 from assistant.config import Config
 from assistant.errors import SourceError
 from assistant.plugins import PLUGIN_SPEC, make_plugin
-from assistant.types import Frame, FrameSource
+from assistant.types import Frame, FrameSource, NoSignal
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".mxf", ".ts", ".wmv"}
 
@@ -64,34 +66,49 @@ class VideoFileSource:
         self._capture.release()
 
 
+NO_SIGNAL_POLL_S = 0.1
+"""During an outage, how long each read waits for the feed to come back (keeps the window responsive)."""
+
+
 class GrabbedSource:
     """A live camera or stream: a capture thread keeps only the newest frame.
 
     Timestamps are seconds since the first frame, taken when each frame was
-    captured, so a slow consumer sees real time pass rather than a backlog.
+    captured, so a slow consumer sees real time pass rather than a backlog,
+    and frames after a reconnect carry on from the real time of the outage.
+    After ``watchdog_s`` without a frame, ``read()`` returns :class:`NoSignal`
+    (then every ``NO_SIGNAL_POLL_S``) while the grabber reconnects.
     """
 
     live = True
 
-    def __init__(self, capture_factory: Any, description: str, fps: float, watchdog_s: float) -> None:
+    def __init__(self, capture_factory: Any, description: str, fps: float, watchdog_s: float,
+                 reconnect: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
         self.description = description
         self.fps = fps
         self.watchdog_s = watchdog_s
-        self._grabber = LatestFrameGrabber(capture_factory, name=description)
+        self._clock = clock
+        self._grabber = LatestFrameGrabber(capture_factory, name=description, clock=clock, reconnect=reconnect)
         self._grabber.start()
         self._index = 0
         self._t0: float | None = None
+        self._last_frame_at = clock()
+        self._silent = False
+        self.format = ""  # what the device delivers, e.g. "1280x720 MJPG 30 fps"
 
-    def read(self) -> Frame | None:
-        grabbed = self._grabber.next(timeout=self.watchdog_s)
+    def read(self) -> Frame | NoSignal | None:
+        grabbed = self._grabber.next(timeout=NO_SIGNAL_POLL_S if self._silent else self.watchdog_s)
         if grabbed is None:
             if self._grabber.finished:
                 return None
-            raise SourceError(
-                f"{self.description}: no frame for {self.watchdog_s:.1f} s; check the cable or stream, "
-                "or raise source.watchdog_s"
-            )
+            now = self._clock()
+            self._silent = True
+            t = 0.0 if self._t0 is None else now - self._t0
+            return NoSignal(self.description, t, now - self._last_frame_at, self._grabber.reconnects,
+                            self._grabber.last_error)
         image, captured_at = grabbed
+        self._silent = False
+        self._last_frame_at = self._clock()
         if self._t0 is None:
             self._t0 = captured_at
         frame = Frame(as_bgr(image, self.description), captured_at - self._t0, self._index)
@@ -219,16 +236,13 @@ def open_source(spec: str, config: Config, scene: Path | None = None,
 
         return SimSource.from_file(scene or Path(config.sim.scene))
     if spec.isdigit():
-        index = int(spec)
-        return _grabbed(_wrapped(lambda: cv2.VideoCapture(index), wrap_capture), f"camera:{index}", config,
-                        request_format=True)
+        return _grabbed(_wrapped(camera_factory(spec), wrap_capture), f"camera:{spec}", config, camera=True)
     if "://" in spec:
-        return _grabbed(lambda: cv2.VideoCapture(spec, cv2.CAP_FFMPEG), f"stream:{spec}", config, request_format=False)
+        return _grabbed(stream_factory(spec), f"stream:{spec}", config, camera=False)
     path = Path(spec)
     if path.exists():
         if stat.S_ISCHR(os.stat(path).st_mode):
-            return _grabbed(_wrapped(lambda: cv2.VideoCapture(str(path)), wrap_capture), f"camera:{path}", config,
-                            request_format=True)
+            return _grabbed(_wrapped(camera_factory(str(path)), wrap_capture), f"camera:{path}", config, camera=True)
         if path.is_dir():
             raise SourceError(f"{path}: is a directory; give a video file, a camera index or 'sim'")
         return VideoFileSource(path)
@@ -241,29 +255,32 @@ def _wrapped(factory: Callable[[], Any], wrap: CaptureWrapper | None) -> Callabl
     return factory if wrap is None else wrap(factory)
 
 
-def _grabbed(factory: Any, description: str, config: Config, request_format: bool) -> GrabbedSource:
-    """Open a capture now (so a bad device fails at once) and hand it to a grabber thread."""
+def _grabbed(factory: Any, description: str, config: Config, camera: bool) -> GrabbedSource:
+    """Open a capture now (so a bad device fails at once) and hand it to a reconnecting grabber thread.
+
+    Every capture, first or reopened, gets the requested format (cameras).
+    """
 
     def opened() -> Any:
         capture = factory()
         if not capture.isOpened():
             raise SourceError(f"{description}: cannot open; check it is connected and not in use ('focus-assistant devices' lists cameras)")
+        if camera:
+            request_format(capture, config.source)
         return capture
 
     capture = opened()
+    delivered = describe_format(capture, config.source if camera else None)
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
-    if request_format:
-        capture.set(cv2.CAP_PROP_FRAME_WIDTH, config.source.width)
-        capture.set(cv2.CAP_PROP_FRAME_HEIGHT, config.source.height)
-        capture.set(cv2.CAP_PROP_FPS, config.source.fps)
-        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
     first = [capture]
 
     def factory_once() -> Any:
         return first.pop() if first else opened()
 
     fps = fps if 0 < fps <= 1000 else config.source.fps
-    return GrabbedSource(factory_once, description, fps, config.source.watchdog_s)
+    source = GrabbedSource(factory_once, description, fps, config.source.watchdog_s)
+    source.format = delivered
+    return source
 
 
 def _plugin(spec: str) -> PluginSource:

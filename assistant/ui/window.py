@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from assistant.pipeline import Command, FrameResult
+from assistant.types import NoSignal
 from assistant.ui.keys import command_for_key
 
 WINDOW = "Focus Assistant"
@@ -49,6 +51,12 @@ class WindowSink:
             x, y = self._clicks.pop(0)
             return f"select_at:{x},{y}"
         return command
+
+    def idle(self, picture: np.ndarray, report: NoSignal) -> Command | None:
+        """While the source is gone: the NO SIGNAL screen, and q/Esc still quit."""
+        cv2.imshow(WINDOW, picture)
+        command = command_for_key(cv2.waitKey(1) & 0xFF)
+        return command if command == "quit" else None
 
     def _on_mouse(self, event: int, x: int, y: int, flags: int, param: object) -> None:
         if event == cv2.EVENT_LBUTTONDOWN:

@@ -67,6 +67,8 @@ class RegionDetector(Protocol):
 
     def detect(self, image: np.ndarray, region: Box) -> tuple[Detection, ...]: ...
 
+    def restart(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -88,11 +90,25 @@ class MediaPipeFaceDetector:
             min_detection_confidence=min_score,
         )
         self.model = model
+        self._options = options
+        self._create()
+
+    def _create(self) -> None:
+        from mediapipe.tasks.python import vision
+
         # LiteRT prints a page of INFO/WARNING lines while it loads and on the
         # first inference; they say nothing a user can act on.
         with _native_stderr_silenced():
-            self._detector = vision.FaceDetector.create_from_options(options)
+            self._detector = vision.FaceDetector.create_from_options(self._options)
             self.detect(np.zeros((64, 64, 3), np.uint8), (0, 0, 64, 64))
+
+    def restart(self) -> None:
+        """Throw the detector away and load it again (after it failed on a frame)."""
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - a broken detector may not close cleanly; a new one is made anyway
+            pass
+        self._create()
 
     def detect(self, image: np.ndarray, region: Box) -> tuple[Detection, ...]:
         import mediapipe as mp

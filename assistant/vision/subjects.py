@@ -17,6 +17,8 @@ Between searches the tracker's motion prediction carries each subject.
 
 from __future__ import annotations
 
+import logging
+
 from dataclasses import dataclass, field
 
 from assistant.schema import limits
@@ -24,6 +26,8 @@ from assistant.types import Box, Frame, Subject
 from assistant.vision.depth import DistanceEstimate, DistanceFilter, measure_distance
 from assistant.vision.faces import RegionDetector
 from assistant.vision.tracker import Observation, Track, Tracker
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,7 @@ class SubjectTracker:
         self._filters: dict[int, DistanceFilter] = {}
         self._frames = 0
         self.last_search: Search | None = None
+        self.warnings: list[str] = []  # detector failures survived, for the on-screen ticker
 
     def update(self, frame: Frame) -> tuple[Subject, ...]:
         self._frames += 1
@@ -129,9 +134,21 @@ class SubjectTracker:
     def _search(self, frame: Frame) -> Observation:
         search = self.planner.plan(frame.width, frame.height, self.tracker.predicted(frame.t))
         self.last_search = search
-        found = self.detectors[search.model].detect(frame.image, search.region)
+        found = self._detect(search.model, frame, search.region)
         detections = tuple(d for d in found if not _cut_by_region(d.box, search.region, frame.width, frame.height))
         return Observation(frame.t, detections, (_open_at_frame_edges(search.region, frame.width, frame.height),))
+
+    def _detect(self, model: str, frame: Frame, region: Box) -> tuple:
+        """Detect, surviving a detector failure: this frame has no detections, the detector is reloaded."""
+        detector = self.detectors[model]
+        try:
+            return detector.detect(frame.image, region)
+        except Exception as exc:  # noqa: BLE001 - one bad frame must not end a run; it is reported
+            message = f"face detector ({model}) failed at {frame.t:.2f} s: {type(exc).__name__}: {exc}; reloaded it"
+            LOG.warning(message)
+            self.warnings.append(message)
+            detector.restart()
+            return ()
 
     def close(self) -> None:
         for detector in self.detectors.values():

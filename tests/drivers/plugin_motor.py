@@ -7,6 +7,7 @@ lets the tests look at the instances the CLI made through the factory.
 
 from __future__ import annotations
 
+import os
 import time
 
 MOTORS: list["StepperPlugin"] = []
@@ -44,6 +45,27 @@ class StepperPlugin:
         reach = self.max_speed * (now - self._moved_at)
         self._moved_at = now
         self._position += max(-reach, min(reach, self._target - self._position))
+
+
+class LoggingStepper(StepperPlugin):
+    """Writes each stop and close to the file named by $FOCUS_TEST_MOTOR_LOG (for runs in a subprocess)."""
+
+    def _log(self, what: str) -> None:
+        with open(os.environ["FOCUS_TEST_MOTOR_LOG"], "a") as log:
+            log.write(f"{what} {self._position:.1f}\n")
+
+    def stop(self) -> None:
+        self._update()
+        self._target = self._position
+        self._log("stop")
+
+    def close(self) -> None:
+        super().close()
+        self._log("close")
+
+
+def make_logging_motor() -> StepperPlugin:
+    return LoggingStepper()
 
 
 def make_motor() -> StepperPlugin:
