@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT := out
 
-.PHONY: setup demo test bench screenshot clean
+.PHONY: setup demo test bench bench-readme screenshot clean
 
 setup: $(STAMP) system-libs
 
@@ -43,6 +43,10 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/bench.py
+
+# Run the benchmark and rewrite the results table in README.md.
+bench-readme: setup
+	$(PY) benchmarks/bench.py --update-readme README.md
 
 screenshot: setup
 	$(PY) examples/screenshot.py --at 3.0 docs/live-view.png

@@ -114,16 +114,46 @@ def bench_overlay(width: int, height: int, frames: int = 120) -> dict[str, float
             for stat, fn in (("median_ms", statistics.median), ("p99_ms", lambda v: percentile(v, 99)))}
 
 
-def rss_mb() -> float:
-    """Resident memory of this process now (Linux /proc)."""
+def proc_status_mb(field: str = "VmRSS") -> float:
+    """A memory figure of this process from Linux /proc: VmRSS now, VmHWM its peak since exec.
+
+    (``getrusage``'s maxrss is not used: after fork and exec it still counts the parent's size.)
+    """
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024.0
     return float("nan")
 
 
-def bench_soak(frames: int, warmup: int = 1000) -> dict[str, float]:
+def rss_mb() -> float:
+    return proc_status_mb("VmRSS")
+
+
+SOAK = """
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from bench import proc_status_mb, soak_in_this_process
+result = soak_in_this_process(int(sys.argv[1]))
+result["peak_mb"] = proc_status_mb("VmHWM")
+print(json.dumps(result))
+"""
+
+
+def bench_soak(frames: int) -> dict[str, float]:
+    """The soak in a fresh process, so its memory is the pipeline's alone (and its peak RSS is reported)."""
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", SOAK, str(frames), str(Path(__file__).parent)],
+                         capture_output=True, text=True, timeout=900)
+    if run.returncode != 0:
+        raise SystemExit(f"soak failed: {run.stderr.strip().splitlines()[-1:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def soak_in_this_process(frames: int, warmup: int = 1000) -> dict[str, float]:
     """The whole live pipeline (rig, detection, sharpness, events, director, overlay, logs) for ``frames`` frames.
 
     The rig scene loops at 640x360 so 10,000 frames fit in about a minute; memory is read after a warm-up
@@ -155,6 +185,99 @@ def bench_soak(frames: int, warmup: int = 1000) -> dict[str, float]:
     return {"frames": frames, "fps": frames / wall, "first_mb": first_mb, "start_mb": start_mb, "end_mb": end_mb,
             "growth_pct": 100.0 * (end_mb - start_mb) / start_mb, "early_ms": statistics.median(early),
             "late_ms": statistics.median(late)}
+
+
+class StageClock:
+    """Wraps stage methods to time them; sums the calls made for one frame (detection may run twice)."""
+
+    def __init__(self) -> None:
+        self.per_frame: dict[str, list[float]] = {}
+        self._current: dict[str, float] = {}
+
+    def wrap(self, owner: object, attribute: str, stage: str) -> None:
+        original = getattr(owner, attribute)
+
+        def timed_call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._current[stage] = self._current.get(stage, 0.0) + (time.perf_counter() - start) * 1000.0
+
+        setattr(owner, attribute, timed_call)
+
+    def next_frame(self, stages: tuple[str, ...]) -> None:
+        for stage in stages:
+            self.per_frame.setdefault(stage, []).append(self._current.get(stage, 0.0))
+        self._current = {}
+
+
+STAGES = ("decode", "sharpness map", "detection", "tracking", "focus engine", "overlay", "encode")
+
+
+def bench_stages(clip: Path, folder: Path) -> dict[str, dict[str, float]]:
+    """Every stage of the live pipeline on a clip, unpaced, recording on: median and p99 per frame."""
+    import assistant.pipeline as pipeline_module
+    from assistant.live import LiveOptions, build_pipeline
+    from assistant.sinks import RecorderSink
+
+    pipeline = build_pipeline(LiveOptions(source=str(clip), headless=True, no_audio=True,
+                                          record=folder / f"stages-{clip.stem}.mp4"), with_sinks=True,
+                              draw_overlay=True)
+    pipeline.pacer = None
+    pipeline.sinks = [s for s in pipeline.sinks if isinstance(s, RecorderSink)]
+    clock = StageClock()
+    clock.wrap(pipeline.source, "read", "decode")
+    clock.wrap(pipeline.meter, "measure", "sharpness map")
+    for detector in pipeline.subjects.detectors.values():
+        clock.wrap(detector, "detect", "detection")
+    clock.wrap(pipeline.subjects.tracker, "update", "tracking")
+    clock.wrap(pipeline.events, "update", "focus engine")
+    clock.wrap(pipeline.director, "step", "focus engine")
+    clock.wrap(pipeline.sinks[0], "consume", "encode")
+    draw = pipeline_module.draw
+    pipeline_module.draw = lambda *a, **k: _timed_draw(clock, draw, a, k)
+    latencies = []
+    try:
+        while (frame := pipeline.source.read()) is not None:
+            arrived = time.perf_counter()
+            result = pipeline.process(frame, arrived)
+            latencies.append((time.perf_counter() - arrived) * 1000.0)
+            pipeline.dispatch(result)
+            clock.next_frame(STAGES)
+    finally:
+        pipeline_module.draw = draw
+        pipeline.close()
+    out = {stage: {"median_ms": statistics.median(v), "p99_ms": percentile(v, 99)} for stage, v in clock.per_frame.items()}
+    out["capture to overlay"] = {"median_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 99)}
+    return out
+
+
+def _timed_draw(clock: StageClock, draw, args, kwargs):
+    start = time.perf_counter()
+    try:
+        return draw(*args, **kwargs)
+    finally:
+        clock._current["overlay"] = clock._current.get("overlay", 0.0) + (time.perf_counter() - start) * 1000.0
+
+
+def bench_rig_latency(frames: int = 300) -> dict[str, float]:
+    """Live on the virtual rig: from the rendered frame (the capture) to the drawn overlay, per frame."""
+    from assistant.live import LiveOptions, build_pipeline
+
+    pipeline = build_pipeline(LiveOptions(source="sim", headless=True, no_audio=True), with_sinks=False,
+                              draw_overlay=True)
+    latencies = []
+    for _ in range(frames):
+        frame = pipeline.source.read()
+        if frame is None:
+            break
+        arrived = time.perf_counter()
+        pipeline.dispatch(pipeline.process(frame, arrived))
+        latencies.append((time.perf_counter() - arrived) * 1000.0)
+    pipeline.close()
+    return {"frames": len(latencies), "median_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 99),
+            "max_ms": max(latencies)}
 
 
 def render_clip(scene_name: str, width: int, height: int, folder: Path) -> Path:
@@ -214,6 +337,7 @@ class Metronome:
 pipeline.sinks.append(Metronome())
 summary = pipeline.run()
 print(json.dumps({"available": player.available, "latencies": list(getattr(player, "latencies_ms", [])),
+                  "mix_ms": list(getattr(player, "mix_ms", [])),
                   "underflows": getattr(player, "underflows", None), "frames": summary.frames,
                   "wall_s": summary.wall_s}))
 """
@@ -238,66 +362,140 @@ def bench_cues(seconds: float) -> dict:
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
+class Results:
+    """Prints each section as it comes and keeps the headline numbers for the summary table."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, bool | None]] = []
+
+    def add(self, measurement: str, result: str, target: str = "", met: bool | None = None) -> None:
+        self.rows.append((measurement, result, target, met))
+
+    def table(self, machine: str) -> str:
+        lines = [f"Measured by `make bench` on {machine}.", "",
+                 "| measurement | result | target | met |", "|---|---|---|---|"]
+        for measurement, result, target, met in self.rows:
+            mark = "" if met is None else ("yes" if met else "**no**")
+            lines.append(f"| {measurement} | {result} | {target} | {mark} |")
+        return "\n".join(lines)
+
+
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_readme(path: Path, table: str) -> None:
+    """Replace the results table between the bench markers in the README."""
+    text = path.read_text()
+    if README_START not in text or README_END not in text:
+        raise SystemExit(f"{path}: no {README_START} ... {README_END} block to update")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    path.write_text(f"{head}{README_START}\n{table}\n{README_END}{tail}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Focus Assistant benchmarks")
+    import tempfile
+
+    parser = argparse.ArgumentParser(description="Focus Assistant benchmarks (make bench)")
     parser.add_argument("--rounds", type=int, default=300, help="timed repetitions per measurement")
     parser.add_argument("--soak-frames", type=int, default=10_000, help="frames in the memory soak (0 skips it)")
+    parser.add_argument("--cue-seconds", type=float, default=30.0, help="how long the cue-latency run lasts")
+    parser.add_argument("--update-readme", type=Path, metavar="README.md",
+                        help="write the summary table into this README between the bench markers")
     args = parser.parse_args()
+    began = time.perf_counter()
     cv2.setNumThreads(os.cpu_count() or 1)
-    print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"OpenCV {cv2.__version__}, NumPy {np.__version__}, {time.strftime('%Y-%m-%d')}")
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+               f"OpenCV {cv2.__version__}, NumPy {np.__version__}, {time.strftime('%Y-%m-%d')}")
+    print(f"machine: {machine}")
+    results = Results()
     print()
     print("Sharpness map: 16x9 tiles + 3 boxes vs per-tile cv2.Laplacian(tile).var() loop (medians, same run)")
     print(f"{'frame':>10} {'map ms':>8} {'p99 ms':>8} {'loop ms':>8} {'speed-up':>9}")
     for w, h in ((1920, 1080), (1280, 720)):
         r = bench_sharpness(w, h, args.rounds)
         print(f"{w}x{h:<5} {r['map_ms']:8.2f} {r['map_p99_ms']:8.2f} {r['naive_ms']:8.2f} {r['speedup']:8.1f}x")
-    print()
+        if h == 1080:
+            results.add("sharpness map, 1080p (16x9 tiles + 3 boxes), median", f"{r['map_ms']:.2f} ms", "<= 2 ms",
+                        r["map_ms"] <= 2.0)
+            results.add("same, speed-up over the per-tile loop in the same run",
+                        f"{r['speedup']:.1f}x ({r['naive_ms']:.2f} ms loop)", ">= 3x", r["speedup"] >= 3.0)
     print()
     print("Subjects: detection + tracking + distance per 1280x720 frame (one planned search per frame)")
     print(f"{'clip':>18} {'frames':>7} {'mean ms':>8} {'median':>8} {'p99':>8}")
     for clip in ("two_people", "track_cross"):
         r = bench_subjects(clip)
         print(f"{clip:>18} {r['frames']:7d} {r['mean_ms']:8.2f} {r['median_ms']:8.2f} {r['p99_ms']:8.2f}")
-    print()
-    print("analyze end to end (decode on a prefetch thread + detection every 2nd frame + tracking + "
-          "sharpness + classification), label_racks clip, median of 3 runs")
-    import tempfile
-
     with tempfile.TemporaryDirectory() as folder:
-        for w, h, target in ((1280, 720, 120), (1920, 1080, 60)):
-            clip = render_clip("label_racks", w, h, Path(folder))
-            r = bench_analyze(clip, runs=3)
-            print(f"{w}x{h:<5} {r['frames']} frames  {r['fps']:6.1f} fps   (target >= {target} fps)")
+        clips = {h: render_clip("label_racks", w, h, Path(folder)) for w, h in ((1280, 720), (1920, 1080))}
+        print()
+        print("Stages of the live pipeline on the label_racks clip, unpaced, recording on (per frame, ms)")
+        print(f"{'stage':>20} {'720p median':>12} {'p99':>7} {'1080p median':>13} {'p99':>7}")
+        stages = {h: bench_stages(clip, Path(folder)) for h, clip in clips.items()}
+        for stage in (*STAGES, "capture to overlay"):
+            a, b = stages[720][stage], stages[1080][stage]
+            print(f"{stage:>20} {a['median_ms']:12.2f} {a['p99_ms']:7.2f} {b['median_ms']:13.2f} {b['p99_ms']:7.2f}")
+        overlay = stages[1080]["overlay"]["median_ms"]
+        results.add("overlay drawing, 1080p, median", f"{overlay:.2f} ms", "<= 3 ms", overlay <= 3.0)
+        print()
+        print("analyze end to end (decode on a prefetch thread + detection every 2nd frame + tracking + "
+              "sharpness + classification), label_racks clip, median of 3 runs")
+        for h, target in ((720, 120), (1080, 60)):
+            r = bench_analyze(clips[h], runs=3)
+            print(f"{h}p  {r['frames']} frames  {r['fps']:6.1f} fps   (target >= {target} fps)")
+            results.add(f"analyze end to end, {h}p", f"{r['fps']:.0f} fps", f">= {target} fps", r["fps"] >= target)
     print()
-    print("Overlay drawing per frame (heat map, boxes, meters, focus bar, ticker, status), rig frames, target <= 3 ms")
+    print("Overlay drawing per frame on real rig frames (heat map, boxes, meters, focus bar, ticker, status)")
     for w, h in ((1920, 1080), (1280, 720)):
         r = bench_overlay(w, h)
         print(f"{w}x{h:<5} default {r['default_median_ms']:5.2f} ms (p99 {r['default_p99_ms']:5.2f})   "
               f"with peaking {r['peaking_median_ms']:5.2f} ms (p99 {r['peaking_p99_ms']:5.2f})")
     print()
+    r = bench_rig_latency()
+    print(f"Live on the virtual rig, capture (rendered frame) to drawn overlay: median {r['median_ms']:.1f} ms, "
+          f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.1f} ms over {r['frames']} frames (target <= 33 ms)")
+    results.add("live capture-to-overlay latency, virtual rig 720p, p99", f"{r['p99_ms']:.1f} ms",
+                "<= 33 ms (one frame at 30 fps)", r["p99_ms"] <= 1000 / 30)
     r = bench_rig(12.0)
     print(f"Virtual rig render ({r['size']}, demo scene, {r['frames']} frames): {r['fps']:.1f} fps overall, "
           f"median {r['median_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms per frame")
     print()
-    r = bench_cues(60.0)
+    r = bench_cues(args.cue_seconds)
     if "error" in r or not r.get("available"):
         print(f"Cues: no sound device could be opened ({r.get('error', 'silent player')})")
+        results.add("cue latency", "not measured: no sound device", "<= 50 ms", None)
     else:
-        lat = r["latencies"]
+        lat, mix = r["latencies"], r["mix_ms"]
         print(f"Cues through PortAudio (ALSA null device), live rig pipeline busy for {r['wall_s']:.0f} s, "
               f"{r['frames']} frames: {len(lat)} cues, trigger->first sample median {statistics.median(lat):.2f} ms, "
               f"max {max(lat):.2f} ms (target <= 50 ms); underflows reported: {r['underflows']}")
+        print(f"  audio mix (callback work while a cue sounds): median {statistics.median(mix):.3f} ms, "
+              f"p99 {percentile(mix, 99):.3f} ms per 256-sample block")
         print("  (the ALSA null device does not pace playback, so the callback runs back to back: latency is the "
               "mixing path's, and underflow cannot occur; see README)")
+        results.add("cue latency, trigger frame to first sample mixed, max", f"{max(lat):.2f} ms", "<= 50 ms",
+                    max(lat) <= 50)
     if args.soak_frames:
         print()
         r = bench_soak(args.soak_frames)
-        print(f"Soak: {r['frames']} frames of the whole live pipeline (rig 640x360, looping) at {r['fps']:.0f} fps; "
-              f"RSS {r['start_mb']:.1f} MB after 1000 frames of warm-up -> {r['end_mb']:.1f} MB at the end "
-              f"({r['growth_pct']:+.1f} %, target < 5 %; {r['first_mb']:.1f} MB before the first frame); "
-              f"median frame time {r['early_ms']:.2f} ms early, {r['late_ms']:.2f} ms late")
-
+        print(f"Soak (own process): {r['frames']} frames of the whole live pipeline (rig 640x360, looping) at "
+              f"{r['fps']:.0f} fps; RSS {r['start_mb']:.1f} MB after 1000 frames of warm-up -> {r['end_mb']:.1f} MB "
+              f"at the end ({r['growth_pct']:+.1f} %, target < 5 %; {r['first_mb']:.1f} MB before the first frame, "
+              f"peak {r['peak_mb']:.1f} MB); median frame time {r['early_ms']:.2f} ms early, {r['late_ms']:.2f} ms late")
+        results.add(f"memory over a {r['frames']:,}-frame soak of the live pipeline",
+                    f"{r['start_mb']:.0f} -> {r['end_mb']:.0f} MB ({r['growth_pct']:+.1f} %)", "< 5 % growth",
+                    r["growth_pct"] < 5.0)
+        results.add("peak RSS of that live pipeline", f"{r['peak_mb']:.0f} MB")
+        results.add("frame time, early -> late in the soak (median)", f"{r['early_ms']:.2f} -> {r['late_ms']:.2f} ms",
+                    "no drift", r["late_ms"] <= 1.1 * r["early_ms"])
+    print()
+    print(f"Whole benchmark: {time.perf_counter() - began:.0f} s")
+    table = results.table(machine)
+    print()
+    print(table)
+    if args.update_readme:
+        update_readme(args.update_readme, table)
+        print(f"\nwrote the table into {args.update_readme}")
 
 
 if __name__ == "__main__":

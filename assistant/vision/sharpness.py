@@ -49,6 +49,7 @@ class SharpnessMeter:
         self.grid = (rows, cols)
         self.exposure_floor = float(exposure_floor)
         self.analysis_width = int(analysis_width)
+        self._scratch: dict[str, np.ndarray] = {}
 
     def reduction(self, width: int) -> int:
         """The integer factor a frame of ``width`` pixels is reduced by before analysis."""
@@ -59,22 +60,39 @@ class SharpnessMeter:
         height, width = image.shape[:2]
         rows, cols = self.grid
         k = self.reduction(width)
-        grey = _analysis_grey(image, k)
+        grey = self._analysis_grey(image, k)
         ah, aw = grey.shape
         if ah < 3 * rows or aw < 3 * cols:
             raise ValueError(
                 f"a {width}x{height} frame is too small for a {cols}x{rows} tile grid; use fewer tiles"
             )
-        lap = cv2.Laplacian(grey, cv2.CV_16S)
+        lap = cv2.Laplacian(grey, cv2.CV_16S)  # a new array: the map keeps it for focus peaking
+        squares = cv2.multiply(lap, lap, dst=self._buffer("squares", lap.shape, np.float32), dtype=cv2.CV_32F)
         tiles = _region_sharpness(
             _tile_means(lap, rows, cols),
-            _tile_means(cv2.multiply(lap, lap, dtype=cv2.CV_32F), rows, cols),
+            _tile_means(squares, rows, cols),
             _tile_means(grey, rows, cols),
             self.exposure_floor,
         )
         tile_size = (aw * k / cols, ah * k / rows)
         box_values = tuple(self._box_sharpness(image, box) for box in boxes)
         return SharpnessMap(tiles=tiles, boxes=box_values, tile_size=tile_size, laplacian=lap)
+
+    def _analysis_grey(self, image: np.ndarray, k: int) -> np.ndarray:
+        """The frame reduced by ``k`` (area average) and made grey, in reused buffers."""
+        if k > 1:
+            h, w = image.shape[:2]
+            small = self._buffer("small", (h // k, w // k, 3), np.uint8)
+            image = cv2.resize(image, (w // k, h // k), dst=small, interpolation=cv2.INTER_AREA)
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY, dst=self._buffer("grey", image.shape[:2], np.uint8))
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        """A working array kept between frames: fresh megabyte-sized arrays every frame cost page faults
+        that take longer than the arithmetic on them."""
+        buffer = self._scratch.get(name)
+        if buffer is None or buffer.shape != shape:
+            buffer = self._scratch[name] = np.empty(shape, dtype)
+        return buffer
 
     def _box_sharpness(self, image: np.ndarray, box: Box) -> float:
         """A subject box at full resolution: its own Laplacian on the box and a one-pixel rim.
@@ -121,13 +139,6 @@ def peaking_mask(lap: np.ndarray, share: float) -> np.ndarray:
     lit_at_or_above = np.cumsum(np.bincount(sample)[::-1])[::-1] / sample.size
     threshold = max(1, int(np.argmin(np.abs(lit_at_or_above - share))))
     return cv2.compare(magnitude, threshold, cv2.CMP_GE)
-
-
-def _analysis_grey(image: np.ndarray, k: int) -> np.ndarray:
-    if k > 1:
-        h, w = image.shape[:2]
-        image = cv2.resize(image, (w // k, h // k), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
 def _tile_means(values: np.ndarray, rows: int, cols: int) -> np.ndarray:

@@ -69,29 +69,19 @@ def test_without_portaudio_one_warning_then_silence(monkeypatch):
     assert "install libportaudio2" in warnings.getvalue()
 
 
-def test_the_callback_mixes_queued_cues_without_exceeding_full_scale():
-    """Drive the callback by hand, as PortAudio would, with two loud cues overlapping."""
-    from assistant.audio.player import StreamPlayer
+def test_the_mixer_mixes_queued_cues_without_exceeding_full_scale():
+    """Drive the mixer block by block, as the PortAudio callback does, with two loud cues overlapping."""
+    from assistant.audio.player import CueMixer
 
-    player = StreamPlayer.__new__(StreamPlayer)  # no stream: just the mixing code
-    player._buffers = {"a": np.full(1000, 0.8, np.float32), "b": np.full(300, 0.8, np.float32)}
-    player._scaled, player._voices, player.underflows, player.played = {}, [], 0, 0
-    import collections
-
-    player._incoming = collections.deque()
-    player.latencies_ms = collections.deque()
-    player._clock = lambda: 1.010
-    player.play("a", 1.0, 1.0)
-    player.play("b", 1.0, 1.0)
-    out = np.zeros((256, 1), np.float32)
-
-    class Status:
-        output_underflow = False
-
-    player._callback(out, 256, None, Status())
+    mixer = CueMixer({"a": np.full(1000, 0.8, np.float32), "b": np.full(300, 0.8, np.float32)}, clock=lambda: 1.010)
+    mixer.queue("a", 1.0, 1.0)
+    mixer.queue("b", 1.0, 1.0)
+    out = np.zeros(256, np.float32)
+    mixer.mix(out)
     assert np.max(out) == 1.0  # 0.8 + 0.8 clipped, not wrapped
-    assert list(player.latencies_ms) == [10.0, 10.0] or np.allclose(list(player.latencies_ms), [10.0, 10.0])
+    assert np.allclose(list(mixer.latencies_ms), [10.0, 10.0])  # queued at 1.000, first sample at 1.010
+    assert mixer.sounding == 2 and len(mixer.mix_ms) == 1
     for _ in range(4):
-        player._callback(out, 256, None, Status())
-    assert player.played == 2 and not player._voices
+        mixer.mix(out)
+    assert mixer.played == 2 and mixer.sounding == 0
     assert np.all(out == 0)
