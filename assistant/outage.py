@@ -27,6 +27,17 @@ class OutageLog:
         return [Event("outage", report.t, report.t, last_frame, last_frame, "observed",
                       detail=f"no signal from {report.source} for {report.silent_s:.1f} s{reason}")]
 
+    def ended(self) -> list[Event]:
+        """The run stops while the source is still gone: close the outage at the last report."""
+        if self._lost is None:
+            return []
+        lost, latest = self._lost, self._latest or self._lost
+        self._lost = self._latest = None
+        start = max(0.0, lost.t - lost.silent_s)
+        return [Event("outage", start, max(latest.t, start), self._lost_frame, self._lost_frame, "observed",
+                      detail=f"no signal from {lost.source} until the run stopped, {latest.t - start:.1f} s "
+                             f"({latest.reconnects} reconnects)")]
+
     def restored(self, frame: Frame) -> list[Event]:
         """A frame arrived; if it ends an outage, the event spanning it."""
         if self._lost is None:

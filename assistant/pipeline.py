@@ -218,6 +218,7 @@ class Pipeline:
         except KeyboardInterrupt:
             stopped_by = "interrupted"
         finally:
+            self._announce(self.outages.ended())  # a run that stops during an outage still logs its end
             self.close()
         return RunSummary(frames, last_t, self._clock() - started, stopped_by)
 

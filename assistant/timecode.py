@@ -9,9 +9,11 @@ def timecode_seconds(timecode: str, fps: float) -> float:
     if len(parts) != 4 or not all(p.isdigit() for p in parts):
         raise ValueError(f"{timecode!r} is not HH:MM:SS:FF")
     hours, minutes, seconds, frames = (int(p) for p in parts)
-    if minutes >= 60 or seconds >= 60 or frames >= round(fps):
+    rate = round(fps)
+    if minutes >= 60 or seconds >= 60 or frames >= rate:
         raise ValueError(f"{timecode!r} is out of range at {fps:g} fps")
-    return hours * 3600 + minutes * 60 + seconds + frames / fps
+    # Non-drop timecode counts round(fps) frames per labelled second; the frames play at fps.
+    return ((hours * 3600 + minutes * 60 + seconds) * rate + frames) / fps
 
 
 def seconds_timecode(seconds: float, fps: float) -> str:

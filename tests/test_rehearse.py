@@ -180,3 +180,66 @@ def test_without_a_lens_readout_the_target_sharpness_carries_the_timing():
     assert score.right_subject and score.overshoot_dpt is None and score.smoothness_rms is None
     late = score_cue(cue, [frame(i, i < 130, i >= 150) for i in range(0, 180)], (1.5, 6.0), 0.043)
     assert late.score < score.score and late.time_to_sharp_s == pytest.approx(2.0)
+
+
+class Director:
+    """Records what the runner schedules (the real director's verb, without the rest)."""
+
+    def __init__(self) -> None:
+        self.scheduled: list[tuple[float, str]] = []
+
+    def schedule_rack(self, request, at_t: float) -> None:
+        self.scheduled.append((round(at_t, 3), request.describe()))
+
+
+class Sounder:
+    def __init__(self) -> None:
+        self.sounded: list[tuple[float, str]] = []
+
+    def sound(self, name: str, t: float) -> None:
+        self.sounded.append((round(t, 3), name))
+
+
+def frames(runner, until: float, fps: float = 30.0, go_at: float | None = None):
+    from types import SimpleNamespace
+
+    for i in range(int(until * fps)):
+        t = i / fps
+        result = SimpleNamespace(frame=SimpleNamespace(t=t, index=i), focus_m=2.0, subjects=())
+        runner.consume(result)
+        if go_at is not None and abs(t - go_at) < 1e-9:
+            runner.on_command("cue_go", result)
+
+
+def test_each_cue_is_armed_once_and_timed_cues_do_not_wait_for_a_key_cue(tmp_path):
+    from assistant.rehearse.runner import RehearsalSink
+
+    sheet = tmp_path / "s.toml"
+    sheet.write_text('beat_s = 0.5\n[marks]\nA = { subject = "A" }\nB = { subject = "B" }\n'
+                     '[[cues]]\nkey = true\nto = "B"\ncountdown_beats = 2\n'
+                     '[[cues]]\nafter = 0.5\nto = "A"\ncountdown_beats = 0\n'
+                     '[[cues]]\nat = 5.0\nto = "A"\ncountdown_beats = 3\n'
+                     '[[cues]]\nat = 2.0\nto = "B"\ncountdown_beats = 1\n')
+    director, sounder = Director(), Sounder()
+    runner = RehearsalSink(load_cue_sheet(sheet), director, "drive", 30.0, sounder)
+    assert sorted(director.scheduled) == [(2.0, "B"), (5.0, "A")]  # armed up front, not behind the key cue
+    frames(runner, 12.0, go_at=8.0)
+    # GO at 8.0: the key cue counts in two beats and fires at 9.0; the after-cue 0.5 s after it lands (10.5).
+    assert sorted(director.scheduled) == [(2.0, "B"), (5.0, "A"), (9.0, "B"), (10.5, "A")]
+    beats = [t for t, name in sounder.sounded if name == "count_beat"]
+    assert beats == sorted(set(beats)) == [1.5, 3.5, 4.0, 4.5, 8.0, 8.5]  # each once
+    assert [f.t0 for f in runner.take().fired] == [2.0, 5.0, 9.0, 10.5]
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda d: d.mkdir() or d, "is a folder"),
+    (lambda d: (d.write_text('{"takes": 5}'), d)[1], "not a rehearsal session file"),
+    (lambda d: (d.write_text('{"takes": [{"take": 1}]}'), d)[1], "not a rehearsal session file"),
+])
+def test_a_bad_session_path_is_refused_before_the_take(tmp_path, make, message):
+    from assistant.errors import UserInputError
+
+    session = make(tmp_path / "session.json")
+    with pytest.raises(UserInputError, match=message):
+        rehearse(LiveOptions(source="sim", scene=STAGE, headless=True, no_audio=True, cues=CUES), session,
+                 tmp_path, io.StringIO())

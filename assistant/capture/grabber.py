@@ -20,6 +20,8 @@ from typing import Any, Callable
 import numpy as np
 
 FIRST_BACKOFF_S = 0.25
+STOP_WAIT_S = 6.0
+"""Longer than any read or open can block (V4L2 select 2 s, FFmpeg 5 s), so the capture is released on stop."""
 
 
 class LatestFrameGrabber:
@@ -71,9 +73,10 @@ class LatestFrameGrabber:
             return self._latest
 
     def stop(self) -> None:
+        """Stop and wait for the thread to release the capture (a blocked read ends within its timeout)."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=2.0)
+            self._thread.join(timeout=STOP_WAIT_S)
 
     def _run(self) -> None:
         backoff = FIRST_BACKOFF_S

@@ -7,14 +7,19 @@ from typing import TextIO
 
 from assistant.live import LiveOptions, build_pipeline
 from assistant.rehearse.runner import RehearsalSink, Take
-from assistant.rehearse.session import append_take, cue_table, take_record, takes_table
+from assistant.errors import OutputError
+from assistant.rehearse.session import append_take, cue_table, read_session, take_record, takes_table
 from assistant.report.files import prepared
 from assistant.report.take_plot import write_take_report
 
 
 def rehearse(options: LiveOptions, session: Path, report_dir: Path, out: TextIO) -> Take:
     """One take of ``options.cues``; prints this take's scores and the session's takes side by side."""
-    prepared(session, (".json",), "session")  # an unwritable session path fails before the take, not after
+    # Everything written after the take is checked before it, so a bad path never costs a take.
+    prepared(session, (".json",), "session")
+    read_session(session)
+    if report_dir.exists() and not report_dir.is_dir():
+        raise OutputError(f"{report_dir}: is a file; give --report-dir a folder")
     pipeline = build_pipeline(options)
     runner = next(s for s in pipeline.sinks if isinstance(s, RehearsalSink))
     summary = pipeline.run()

@@ -72,28 +72,32 @@ class RehearsalSink:
         self._fired: list[FiredCue] = []
         self._beats: list[tuple[float, str]] = []  # (media time, cue name) still to sound
         self._t = 0.0
-        self._schedule_from(0, None)
+        self._armed: set[int] = set()
+        self._arm_ready()
 
     # ------------------------------------------------------------------ timing
-    def _schedule_from(self, index: int, previous_end: float | None) -> None:
-        """Fix the trigger times from cue ``index`` on, as far as they are known without a key press."""
-        for i in range(index, len(self.sheet.cues)):
-            cue = self.sheet.cues[i]
-            if cue.key and self.times[i] is None:
-                return  # waits for GO
+    def _arm_ready(self) -> None:
+        """Arm every cue whose trigger time is now known, each exactly once.
+
+        ``at`` and ``timecode`` cues are known from the start; a ``key`` cue
+        when GO is pressed; an ``after`` cue once the cue before it is known.
+        """
+        for i, cue in enumerate(self.sheet.cues):
+            if i in self._armed:
+                continue
             if self.times[i] is None:
                 if cue.at is not None:
                     self.times[i] = cue.at
                 elif cue.timecode:
                     self.times[i] = timecode_seconds(cue.timecode, self.sheet.fps)
-                elif cue.after is not None:
-                    if previous_end is None:
-                        return
-                    self.times[i] = previous_end + cue.after
+                elif cue.after is not None and i > 0 and self.times[i - 1] is not None:
+                    before = self.times[i - 1]
+                    assert before is not None
+                    self.times[i] = before + self.sheet.cues[i - 1].duration_s + cue.after
             at = self.times[i]
-            assert at is not None
-            self._arm(cue, at)
-            previous_end = at + cue.duration_s
+            if at is not None:
+                self._armed.add(i)
+                self._arm(cue, at)
 
     def _arm(self, cue: Cue, at: float) -> None:
         mark = self.sheet.marks[cue.to]
@@ -112,7 +116,8 @@ class RehearsalSink:
             return False
         cue = self.sheet.cues[waiting]
         self.times[waiting] = result.frame.t + cue.countdown_beats * self.sheet.beat_s
-        self._schedule_from(waiting, None)
+        self._arm_ready()
+        self._sound_due(result.frame.t)  # the first beat is on the GO frame itself
         return True
 
     # ------------------------------------------------------------------ per frame
@@ -120,16 +125,19 @@ class RehearsalSink:
         t = self._t = result.frame.t
         focus = None if result.focus_m is None else to_dioptres(result.focus_m)
         self._samples.append(Sample(t, result.frame.index, focus, result.subjects))
-        while self._beats and self._beats[0][0] <= t + 1e-9:
-            _, name = self._beats.pop(0)
-            if self.sounder is not None:
-                self.sounder.sound(name, t)
+        self._sound_due(t)
         for i, at in enumerate(self.times):
             if at is not None and at <= t + 1e-9 and all(f.index != i for f in self._fired):
                 self._fire(i, at, result, focus)
         if self._finished(t):
             return "quit"
         return None
+
+    def _sound_due(self, t: float) -> None:
+        while self._beats and self._beats[0][0] <= t + 1e-9:
+            _, name = self._beats.pop(0)
+            if self.sounder is not None:
+                self.sounder.sound(name, t)
 
     def _fire(self, index: int, at: float, result: FrameResult, focus: float | None) -> None:
         cue = self.sheet.cues[index]
@@ -146,7 +154,6 @@ class RehearsalSink:
         if self.markers is not None:
             self.markers.add(Marker(at, f"cue {name} -> {cue.to} {cue.duration_s:.2f}s {cue.curve}", COLOURS["cue"],
                                     cue.duration_s))
-        self._schedule_from(index + 1, at + cue.duration_s)
 
     def _finished(self, t: float) -> bool:
         if len(self._fired) < len(self.sheet.cues):

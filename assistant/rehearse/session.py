@@ -20,14 +20,24 @@ def take_record(take: Take, source: str) -> dict:
     }
 
 
+def read_session(path: Path) -> list[dict]:
+    """The takes already in the session at ``path`` (none when it does not exist yet); checked, one-line errors."""
+    if not path.exists():
+        return []
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give --session a .json file path")
+    try:
+        takes = json.loads(path.read_text())["takes"]
+        if not isinstance(takes, list) or not all(isinstance(t, dict) and "score" in t and "cues" in t for t in takes):
+            raise ValueError("'takes' is not a list of scored takes")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UserInputError(f"{path}: not a rehearsal session file ({exc}); give a new path or delete it") from exc
+    return takes
+
+
 def append_take(path: Path, record: dict) -> list[dict]:
     """Add ``record`` to the session at ``path`` (made if missing); returns every take in it."""
-    takes: list[dict] = []
-    if path.exists():
-        try:
-            takes = json.loads(path.read_text())["takes"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UserInputError(f"{path}: not a rehearsal session file ({exc}); give a new path or delete it") from exc
+    takes = read_session(path)
     takes.append({"take": len(takes) + 1, **record})
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,6 +10,8 @@ from assistant.errors import OutputError
 def prepared(path: Path, suffixes: tuple[str, ...] = (), what: str = "file") -> Path:
     """``path`` with its folder created; checks the suffix when ``suffixes`` are given."""
     path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file path for the {what}")
     if suffixes and path.suffix.lower() not in suffixes:
         raise OutputError(f"{path}: unsupported {what} format; use one of {', '.join(sorted(suffixes))}")
     try:

@@ -150,8 +150,8 @@ def _tile_means(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
     reduction. Otherwise area interpolation averages the (fractional) tiles.
     """
     height, width = values.shape
-    if height % rows or width % cols:
-        return cv2.resize(values, (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float64)
+    if height % rows or width % cols:  # in float: resizing integers would round each tile's mean
+        return cv2.resize(values.astype(np.float32), (cols, rows), interpolation=cv2.INTER_AREA).astype(np.float64)
     tile_h, tile_w = height // rows, width // cols
     runs = cv2.reduce(np.ascontiguousarray(values).reshape(height * cols, tile_w), 1, cv2.REDUCE_SUM,
                       dtype=RUN_SUM_DEPTH.get(values.dtype.type, cv2.CV_64F))

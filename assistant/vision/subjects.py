@@ -91,6 +91,19 @@ class SearchPlanner:
         return (left, top, side, side)
 
 
+class _NoDetector:
+    """Stands in for a detector that could not be reloaded: finds nothing, so tracking coasts."""
+
+    def detect(self, image: object, region: Box) -> tuple:
+        return ()
+
+    def restart(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def tiles(width: int, height: int, overlap: float) -> list[Box]:
     """A 2x2 grid of tiles, each widened by ``overlap`` so faces on a seam are whole in one."""
     tw, th = round(width / 2 * (1 + overlap)), round(height / 2 * (1 + overlap))
@@ -114,6 +127,7 @@ class SubjectTracker:
         self._frames = 0
         self.last_search: Search | None = None
         self.warnings: list[str] = []  # detector failures survived, for the on-screen ticker
+        self._failures: dict[str, int] = {}
 
     def update(self, frame: Frame) -> tuple[Subject, ...]:
         self._frames += 1
@@ -144,10 +158,18 @@ class SubjectTracker:
         try:
             return detector.detect(frame.image, region)
         except Exception as exc:  # noqa: BLE001 - one bad frame must not end a run; it is reported
-            message = f"face detector ({model}) failed at {frame.t:.2f} s: {type(exc).__name__}: {exc}; reloaded it"
-            LOG.warning(message)
-            self.warnings.append(message)
-            detector.restart()
+            cause = f"{type(exc).__name__}: {exc}"
+            key = f"{model} {cause}"
+            self._failures[key] = self._failures.get(key, 0) + 1
+            if self._failures[key] == 1:  # each model's cause once on screen; every failure in the log
+                self.warnings.append(f"face detector ({model}) failed at {frame.t:.2f} s: {cause}; reloaded it")
+            LOG.warning("face detector (%s) failed at %.2f s (%d times): %s", model, frame.t, self._failures[key], cause)
+            try:
+                detector.restart()
+            except Exception as reload_exc:  # noqa: BLE001 - cannot reload: go on without this model
+                self.warnings.append(f"face detector ({model}) could not be reloaded ({reload_exc}); "
+                                     "it is off for the rest of the run")
+                self.detectors[model] = _NoDetector()
             return ()
 
     def close(self) -> None:

@@ -147,3 +147,24 @@ def test_no_signal_is_reported_within_the_watchdog_and_then_polled(tmp_path: Pat
         pass
     assert report is not None and not isinstance(report, NoSignal)
     source.close()
+
+
+def test_quitting_during_an_outage_still_closes_it_in_the_log(tmp_path: Path):
+    device = Device()
+    source = GrabbedSource(device.open, "camera:fake", 100.0, watchdog_s=0.2)
+
+    class QuitAfterThreeScreens(Watch):
+        def idle(self, picture, report):
+            super().idle(picture, report)
+            return "quit" if len(self.idles) == 3 else None
+
+    watch = QuitAfterThreeScreens()
+    events_path = tmp_path / "events.jsonl"
+    pipeline = Pipeline(source, SharpnessMeter((3, 4)), [EventsSink(events_path), watch], max_frames=10_000)
+    threading.Timer(0.3, lambda: setattr(device, "state", "unplugged")).start()
+    summary = pipeline.run()
+    assert summary.stopped_by == "quit"
+    outages = [json.loads(line) for line in events_path.read_text().splitlines()]
+    assert [e["detail"].split(" ")[0:3] for e in outages] == [["no", "signal", "from"], ["no", "signal", "from"]]
+    assert "until the run stopped" in outages[1]["detail"] and outages[1]["end"] > outages[1]["start"]
+    assert not source._grabber._thread.is_alive()  # closed: the capture thread has let go of the device

@@ -41,3 +41,20 @@ def test_a_detector_error_is_survived_and_reported():
     assert short.restarts == 1 and full.restarts == 1
     assert len(stage.warnings) == 2 and "failed at" in stage.warnings[0] and "reloaded" in stage.warnings[0]
     assert seen[-1] == {"A", "B"}  # both people still tracked after the failures
+
+
+class CannotReload(FailingOnce):
+    def restart(self) -> None:
+        self.restarts += 1
+        raise RuntimeError("model file vanished")
+
+
+def test_a_detector_that_cannot_be_reloaded_is_switched_off_not_fatal():
+    source = SimSource.from_file(paths.SCENES_DIR / "two_people.toml")
+    short = CannotReload("short", fail_at=10)
+    stage = SubjectTracker({"short": short, "full": FailingOnce("full", fail_at=10_000)}, Tracker(), source.hfov_deg)
+    for _ in range(60):
+        stage.update(source.read())
+    stage.close()
+    assert short.restarts == 1 and short.calls == 10  # never asked again after it could not reload
+    assert any("could not be reloaded" in w for w in stage.warnings)

@@ -129,3 +129,18 @@ def test_too_small_frame_is_rejected_with_advice():
 def test_bad_grid_is_rejected():
     with pytest.raises(ValueError, match="1x1"):
         SharpnessMeter(grid=(0, 16))
+
+
+@pytest.mark.parametrize("size", [(640, 480), (800, 600), (720, 480)])
+def test_tiles_that_do_not_divide_the_picture_are_still_measured_in_float(size):
+    """The area-average fallback keeps each tile's brightness unrounded (dark frames included)."""
+    width, height = size
+    rng = np.random.default_rng(3)
+    image = (rng.random((height, width, 3)) * 24).astype(np.uint8)  # dark: means around 12
+    meter = SharpnessMeter(analysis_width=width)
+    tiles = meter.measure(image).tiles
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    lap = cv2.Laplacian(grey, cv2.CV_64F)
+    area = lambda a: cv2.resize(a, (16, 9), interpolation=cv2.INTER_AREA)  # noqa: E731
+    expected = (area(lap * lap) - area(lap) ** 2) / np.maximum(area(grey.astype(np.float64)), 8.0) ** 2
+    assert np.allclose(tiles, expected, rtol=1e-4)
