@@ -13,10 +13,6 @@ class OutageLog:
         self._lost_frame = 0
         self._latest: NoSignal | None = None
 
-    @property
-    def active(self) -> bool:
-        return self._lost is not None
-
     def lost(self, report: NoSignal, last_frame: int) -> list[Event]:
         """A report from a silent source; the first of an outage becomes an event."""
         self._latest = report

@@ -77,9 +77,7 @@ class EventStage(Protocol):
 
     def finish(self) -> list[Event]: ...
 
-    def in_focus(self, subject_id: int) -> bool | None: ...
-
-    def focus_score(self, subject_id: int) -> float | None: ...
+    def focus_state(self, subject_id: int) -> tuple[float | None, bool | None]: ...
 
 
 class SubjectStage(Protocol):
@@ -244,8 +242,8 @@ class Pipeline:
         events: tuple[Event, ...] = ()
         if self.events is not None:
             events = tuple(self.events.update(frame.t, frame.index, sharpness, subjects))
-            subjects = tuple(replace(s, in_focus=self.events.in_focus(s.id), focus_score=self.events.focus_score(s.id))
-                             for s in subjects)
+            states = [self.events.focus_state(s.id) for s in subjects]
+            subjects = tuple(replace(s, focus_score=score, in_focus=sharp) for s, (score, sharp) in zip(subjects, states))
         focus_dpt = self.focus.position() if self.focus is not None else None
         guidance = None
         if self.director is not None:
@@ -323,8 +321,7 @@ def ticker_line(event: Event) -> str:
     """One short line for the on-screen event ticker."""
     if event.detail:
         return f"{event.start:7.2f}s  {event.type}: {event.detail}"
-    who = f"#{event.from_id}->#{event.to_id}" if event.from_id != event.to_id else f"#{event.to_id}"
-    return f"{event.start:7.2f}s  {event.type} {who} ({event.origin}, {event.end - event.start:.1f} s)"
+    return f"{event.start:7.2f}s  {event.type} {event.who()} ({event.origin}, {event.end - event.start:.1f} s)"
 
 
 def _target_name(subjects: tuple[Subject, ...], target_id: int | None) -> str:

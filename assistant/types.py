@@ -174,6 +174,15 @@ class Event:
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"confidence must be within 0..1, got {self.confidence}")
 
+    def who(self) -> str:
+        """Who the event is about, for one-line summaries: its detail, "#1->#2", "#2", or "plane"."""
+        if self.detail:
+            return self.detail
+        if self.from_id is not None and self.to_id is not None and self.from_id != self.to_id:
+            return f"#{self.from_id}->#{self.to_id}"
+        one = self.to_id if self.to_id is not None else self.from_id
+        return "plane" if one is None else f"#{one}"
+
     def to_json(self) -> dict:
         return {
             "type": self.type, "start": round(self.start, 3), "end": round(self.end, 3),

@@ -49,7 +49,6 @@ class LatestFrameGrabber:
         self._finished = False
         self.dropped = 0
         self.reconnects = 0  # captures opened again after a break
-        self.failed_opens = 0  # tries that could not open the device
         self.bad_frames = 0  # empty frames skipped
         self.last_error = ""
         self._thread = threading.Thread(target=self._run, name=f"grabber:{name}", daemon=True)
@@ -108,11 +107,9 @@ class LatestFrameGrabber:
         try:
             capture = self._factory()
         except Exception as exc:  # noqa: BLE001 - a device that is gone: try again later
-            self.failed_opens += 1
             self.last_error = str(exc)
             return None
         if capture is None or (hasattr(capture, "isOpened") and not capture.isOpened()):
-            self.failed_opens += 1
             self.last_error = "the device did not open"
             return None
         return capture

@@ -69,7 +69,6 @@ class GuardedDriver:
         self.fault: str | None = None
         self.stopped = False
         self._warnings: list[str] = []
-        self.commands = 0
         lo, hi = safety.soft_limits
         ends = sorted((self._to_dioptres(lo), self._to_dioptres(hi)))
         self.limits = (ends[0], ends[1])
@@ -96,7 +95,6 @@ class GuardedDriver:
         native = self.safe_native(self._to_native(dioptres))
         self._call("move_to", self.driver.move_to, native)
         self._last = (self.clock(), native)
-        self.commands += 1
 
     def position(self) -> float | None:
         """Where the lens focuses now, in dioptres (the last command when the driver cannot say)."""

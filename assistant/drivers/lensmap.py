@@ -67,10 +67,6 @@ class LensMap:
         self._slopes = _monotone_slopes(dpt, native)
 
     @property
-    def dioptre_range(self) -> tuple[float, float]:
-        return self._dpt[0], self._dpt[-1]
-
-    @property
     def native_range(self) -> tuple[float, float]:
         return min(self._native[0], self._native[-1]), max(self._native[0], self._native[-1])
 
@@ -93,11 +89,6 @@ class LensMap:
             else:
                 hi = mid
         return (lo + hi) / 2
-
-    def native_speed(self, dioptres_per_s: float) -> float:
-        """The steepest native speed a dioptre speed needs anywhere on the map."""
-        steepest = max(abs(s) for s in self._slopes)
-        return dioptres_per_s * steepest
 
     def dioptre_speed(self, native_per_s: float) -> float:
         """The dioptre speed a native speed guarantees everywhere (at the steepest part)."""

@@ -100,13 +100,13 @@ class EventClassifier:
     def _bank(self, count: int, min_delta: float) -> TrendBank:
         return TrendBank(count, self.config.rate_on, self.config.rate_off, min_delta)
 
-    def in_focus(self, subject_id: int) -> bool | None:
-        """Whether a subject is within ``sharp_within`` of the best it has shown (None: not known yet)."""
-        score = self.focus_score(subject_id)
-        return None if score is None else score >= 1.0 / self.config.sharp_within
+    def focus_state(self, subject_id: int) -> tuple[float | None, bool | None]:
+        """(score, in focus): sharpness now over the best this subject has shown (0..1), and whether
+        that is within ``sharp_within`` of it; (None, None) while not known yet."""
+        score = self._focus_score(subject_id)
+        return score, (None if score is None else score >= 1.0 / self.config.sharp_within)
 
-    def focus_score(self, subject_id: int) -> float | None:
-        """Sharpness now over the best this subject has shown, 0..1 (None: not known yet)."""
+    def _focus_score(self, subject_id: int) -> float | None:
         series = self._subjects.get(subject_id)
         if series is None or self._owner[series.slot] != subject_id:
             return None

@@ -35,14 +35,9 @@ class Marker:
 
 def event_marker(event: Event) -> Marker:
     """The marker an editor sees for a labelled event."""
-    if event.detail:
-        who = event.detail
-    elif event.from_id is not None and event.to_id is not None and event.from_id != event.to_id:
-        who = f"#{event.from_id}->#{event.to_id}"
-    else:
-        who = f"#{event.to_id if event.to_id is not None else event.from_id}" if (event.to_id or event.from_id) else "plane"
     length = event.end - event.start
-    return Marker(event.start, f"{event.type} {who} {length:.2f}s ({event.origin})", COLOURS.get(event.type, "WHITE"), length)
+    return Marker(event.start, f"{event.type} {event.who()} {length:.2f}s ({event.origin})",
+                  COLOURS.get(event.type, "WHITE"), length)
 
 
 def edl_text(markers: list[Marker], fps: float, clip_name: str, duration_s: float, title: str) -> str:
