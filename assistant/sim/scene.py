@@ -12,8 +12,10 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from assistant.focus.easing import EASINGS, ease
-from assistant.schema import limits, load_toml
+from assistant.schema import check_limits, limits, load_toml
 from assistant.sim.optics import ThinLens
 
 EASE_NAMES = tuple(EASINGS)
@@ -134,6 +136,115 @@ class TruthEvent:
 
 
 @dataclass(frozen=True)
+class PanKey:
+    """A camera-pan keyframe: at time ``t`` the view is turned by (x, y); unset values hold.
+
+    ``x``/``y`` are the view's offset as a fraction of the frame's width and
+    height (0, 0 before the first key): x = 0.1 turns the camera right, so the
+    whole picture, backdrops included, moves 10 % of the width to the left.
+    """
+
+    t: float = field(metadata=limits(lo=0.0))
+    x: float | None = field(default=None, metadata=limits(lo=-4.0, hi=4.0))
+    y: float | None = field(default=None, metadata=limits(lo=-4.0, hi=4.0))
+    ease: str = field(default="linear", metadata=limits(choices=EASE_NAMES))
+
+
+@dataclass(frozen=True)
+class ExposureKey:
+    """An exposure step: from time ``t`` on the picture is multiplied by ``gain``."""
+
+    t: float = field(metadata=limits(lo=0.0))
+    gain: float = field(metadata=limits(lo=0.0, hi=16.0))
+
+
+JITTER_HZ = (1.1, 1.9, 2.9, 4.1, 5.3)
+"""Hand-shake partials per axis (each detuned by up to 7 % per scene seed): 1-6 Hz, far enough
+apart that a few seconds of shake already have the asked RMS."""
+
+
+class Shake:
+    """Hand-held shake: a smooth random offset in pixels, a sum of sinusoids per axis.
+
+    Each axis (x, y) has RMS ``rms_px`` over time; the partials' phases,
+    detuning and weights (more shake at low frequencies) come from ``seed``.
+    """
+
+    def __init__(self, rms_px: float, seed: int) -> None:
+        rng = np.random.default_rng(np.random.SeedSequence([seed % 2**63, 0x5A4B]))
+        n = len(JITTER_HZ)
+        base = np.array(JITTER_HZ)
+        self.hz = base[None, :] * rng.uniform(0.93, 1.07, (2, n))
+        self.phase = rng.uniform(0.0, 2.0 * math.pi, (2, n))
+        weight = rng.uniform(0.8, 1.2, (2, n)) / np.sqrt(self.hz)
+        # A sinusoid of amplitude a has RMS a / sqrt(2); the partials' powers add.
+        self.amplitude = weight * (rms_px / np.sqrt((weight ** 2).sum(axis=1, keepdims=True) / 2.0))
+
+    def at(self, t: float) -> tuple[float, float]:
+        """(dx, dy) in pixels at time ``t``."""
+        dx, dy = (self.amplitude * np.sin(2.0 * math.pi * self.hz * t + self.phase)).sum(axis=1)
+        return float(dx), float(dy)
+
+
+@dataclass(frozen=True)
+class CameraEffects:
+    """The camera's own effects on the picture; every one is off by default.
+
+    See ``docs/scenes.md`` (``[effects]``) for what each does to the frame and
+    to the ground truth.
+    """
+
+    pan: tuple[PanKey, ...] = ()
+    jitter_px: float = field(default=0.0, metadata=limits(lo=0.0, hi=100.0))
+    breathing: float = field(default=0.0, metadata=limits(lo=-0.1, hi=0.1))
+    shutter_deg: float = field(default=0.0, metadata=limits(lo=0.0, hi=360.0))
+    exposure: tuple[ExposureKey, ...] = ()
+    jpeg_quality: int = field(default=0, metadata=limits(lo=0, hi=100))
+
+    def __post_init__(self) -> None:
+        check_limits(self)  # built in code (tests, tools) as well as from a file
+        for name in ("pan", "exposure"):
+            times = [k.t for k in getattr(self, name)]
+            if times != sorted(times):
+                raise ValueError(f"{name} keys must be in time order, got t = {times}")
+
+    @property
+    def moves_camera(self) -> bool:
+        """True when pan, shake or breathing can move the picture."""
+        return bool(self.pan) or self.jitter_px > 0.0 or self.breathing != 0.0
+
+    def pan_at(self, t: float) -> tuple[float, float]:
+        """The view offset (x, y) at ``t``, as fractions of the frame's width and height."""
+        x, y = 0.0, 0.0
+        prev_t = 0.0
+        for key in self.pan:
+            nx = x if key.x is None else key.x
+            ny = y if key.y is None else key.y
+            if t < key.t:
+                p = ease(key.ease, (t - prev_t) / (key.t - prev_t)) if key.t > prev_t else 1.0
+                return x + (nx - x) * p, y + (ny - y) * p
+            x, y, prev_t = nx, ny, key.t
+        return x, y
+
+    def gain_at(self, t: float) -> float:
+        """The exposure gain at ``t``: that of the last key at or before ``t`` (1 before the first)."""
+        gain = 1.0
+        for key in self.exposure:
+            if t < key.t:
+                break
+            gain = key.gain
+        return gain
+
+    def magnification(self, focus_dpt: float) -> float:
+        """Focus breathing: how much the picture is magnified about its centre at ``focus_dpt``."""
+        return max(0.1, 1.0 + self.breathing * focus_dpt)
+
+    def exposure_s(self, fps: float) -> float:
+        """How long the shutter is open per frame, in seconds (0 without motion blur)."""
+        return self.shutter_deg / 360.0 / fps
+
+
+@dataclass(frozen=True)
 class Scene:
     """A whole virtual-rig scene as read from a scene file."""
 
@@ -149,6 +260,7 @@ class Scene:
     lens: LensSpec = LensSpec()
     focus: tuple[FocusKey, ...] = ()
     truth: tuple[TruthEvent, ...] = ()
+    effects: CameraEffects = CameraEffects()
 
     def __post_init__(self) -> None:
         if not self.layers:
