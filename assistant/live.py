@@ -114,6 +114,7 @@ def build_pipeline(options: LiveOptions, with_sinks: bool = True, draw_overlay: 
         max_frames=options.max_frames,
         recording=options.record is not None,
         draw_overlay=draw_overlay,
+        dof_dpt=getattr(source, "dof_dpt", None),
     )
 
 
@@ -173,15 +174,24 @@ def _rehearsal(options: LiveOptions, director: FocusDirector, source: object, si
 
 
 def _cue_sink(options: LiveOptions, config: Config) -> CueSink | None:
-    """Sound for live runs (unless --no-audio or audio.enabled = false) and the --cue-track file."""
+    """Sound for live runs (unless --no-audio or audio.enabled = false) and the --cue-track file.
+
+    ``analyze`` has no sound: its cue track places each cue at the event's own
+    media time, holding back ``ANALYZE_HOLD_BACK_S`` of writing for late decisions.
+    """
     audio = config.audio
     sound = audio.enabled and not options.no_audio and not options.analyze
     if not sound and options.cue_track is None:
         return None
     buffers = cue_buffers(audio.sample_rate)
-    track = CueTrack(options.cue_track, buffers, audio.sample_rate) if options.cue_track else None
+    hold_back = ANALYZE_HOLD_BACK_S if options.analyze else 0.0
+    track = CueTrack(options.cue_track, buffers, audio.sample_rate, hold_back) if options.cue_track else None
     player = open_player(buffers, audio.sample_rate, audio.device, audio.block_size) if sound else SilentPlayer()
-    return CueSink(player, track, audio)
+    return CueSink(player, track, audio, place_at_event_time=options.analyze)
+
+
+ANALYZE_HOLD_BACK_S = 5.0
+"""How far behind the frames ``analyze`` writes the cue track: the classifier decides events up to ~1.5 s late."""
 
 
 def _sinks(options: LiveOptions, config: Config, fps: float, frame_count: int | None,

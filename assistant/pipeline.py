@@ -21,6 +21,7 @@ import numpy as np
 from assistant.controls import OperatorControls
 from assistant.errors import SourceError
 from assistant.focus.director import FocusDirector, Guidance
+from assistant.focus.judge import LensReading
 from assistant.outage import OutageLog
 from assistant.types import Event, Frame, FrameSource, NoSignal, SharpnessMap, Subject
 from assistant.units import to_metres
@@ -45,6 +46,8 @@ class FrameResult:
     guidance: Guidance | None = None
     muted: bool = False
     """The operator muted sound cues (``m``)."""
+    provisional: tuple[Event, ...] = ()
+    """Racks recognised under way on this frame (not landed yet; the labelled rack follows)."""
 
 
 class Sink(Protocol):
@@ -73,9 +76,12 @@ class EventListener(Protocol):
 class EventStage(Protocol):
     """Labels focus changes (``assistant.focus.classify.EventClassifier``)."""
 
-    def update(self, t: float, frame: int, sharpness: SharpnessMap, subjects: Sequence[Subject]) -> list[Event]: ...
+    def update(self, t: float, frame: int, sharpness: SharpnessMap, subjects: Sequence[Subject],
+               lens: LensReading | None = None) -> list[Event]: ...
 
     def finish(self) -> list[Event]: ...
+
+    def take_provisional(self) -> list[Event]: ...
 
     def focus_state(self, subject_id: int) -> tuple[float | None, bool | None]: ...
 
@@ -148,6 +154,7 @@ class Pipeline:
         recording: bool = False,
         draw_overlay: bool | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        dof_dpt: float | None = None,
     ) -> None:
         if max_frames is not None and max_frames < 1:
             raise ValueError(f"max_frames must be >= 1, got {max_frames}")
@@ -160,6 +167,8 @@ class Pipeline:
         self.subjects = subjects
         self.events = events
         self.director = director
+        self.dof_dpt = dof_dpt
+        """Depth of field on each side of focus (dioptres) when the optics are known: judges in-focus with the lens reading."""
         self.max_frames = max_frames
         self.recording = recording
         self._clock = clock
@@ -238,13 +247,18 @@ class Pipeline:
             sharpness = self.meter.measure(frame.image, [s.box for s in subjects])
         except ValueError as exc:  # a frame the tile grid cannot cover: the source's size, not a bug
             raise SourceError(f"{self.source.description}: {exc}") from exc
-        subjects = tuple(replace(s, sharpness=v) for s, v in zip(subjects, sharpness.boxes))
+        blurs = sharpness.box_blur or (None,) * len(subjects)
+        subjects = tuple(replace(s, sharpness=v, blur_px=b) for s, v, b in zip(subjects, sharpness.boxes, blurs))
+        focus_dpt = self.focus.position() if self.focus is not None else None
         events: tuple[Event, ...] = ()
+        provisional: tuple[Event, ...] = ()
         if self.events is not None:
-            events = tuple(self.events.update(frame.t, frame.index, sharpness, subjects))
+            lens = None if focus_dpt is None or self.dof_dpt is None else LensReading(focus_dpt, self.dof_dpt)
+            events = tuple(self.events.update(frame.t, frame.index, sharpness, subjects, lens))
+            provisional = tuple(self.events.take_provisional())
+            self._ticker.extend(f"{p.start:7.2f}s  rack {p.who()} under way" for p in provisional)
             states = [self.events.focus_state(s.id) for s in subjects]
             subjects = tuple(replace(s, focus_score=score, in_focus=sharp) for s, (score, sharp) in zip(subjects, states))
-        focus_dpt = self.focus.position() if self.focus is not None else None
         guidance = None
         if self.director is not None:
             guidance, advised = self.director.step(frame.t, frame.index, subjects, focus_dpt)
@@ -269,7 +283,7 @@ class Pipeline:
         annotated = (draw(frame.image, sharpness, status, self.style, subjects, target, advice)
                      if self._draw else frame.image)
         return FrameResult(frame, sharpness, focus_m, subjects, events, annotated, status, guidance,
-                           self.controls.muted)
+                           self.controls.muted, provisional)
 
     def close(self) -> None:
         """Close every sink, then the source; one failing close does not skip the rest."""

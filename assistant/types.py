@@ -46,7 +46,9 @@ class SharpnessMap:
     """Per-region sharpness of one frame.
 
     ``tiles`` is a (rows, cols) array of exposure-normalised Laplacian variance;
-    ``boxes`` holds the same measure for each requested box, in request order.
+    ``boxes`` holds the same measure for each requested box, in request order,
+    and ``box_blur`` each box's blur width (Gaussian sigma in pixels,
+    ``assistant.vision.blur``), which unlike sharpness does not depend on texture.
     ``laplacian`` is the Laplacian (int16, at analysis resolution), kept for
     focus peaking; ``tile_size`` is (w, h) of one tile in frame pixels.
     """
@@ -55,8 +57,11 @@ class SharpnessMap:
     boxes: tuple[float, ...]
     tile_size: tuple[float, float]
     laplacian: np.ndarray = field(repr=False)
+    box_blur: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.box_blur and len(self.box_blur) != len(self.boxes):
+            raise ValueError(f"box_blur needs one value per box, got {len(self.box_blur)} for {len(self.boxes)}")
         if self.tiles.ndim != 2:
             raise ValueError(f"tiles must be a 2-D grid, got shape {self.tiles.shape}")
         if self.laplacian.ndim != 2:
@@ -133,14 +138,17 @@ class Subject:
     in_focus: bool | None = None
     coasting: bool = False
     focus_score: float | None = None
-    """Sharpness now against the best this subject has shown (0..1; 1 = its sharpest)."""
+    """How surely the subject is in focus (0..1): 1 sharp, 0.5 at the limit of acceptable blur, 0 far out
+    (``assistant.focus.judge``)."""
+    blur_px: float | None = None
+    """Blur width on the face (Gaussian sigma, pixels; ``assistant.vision.blur``)."""
 
     def to_json(self) -> dict:
         return {
             "id": self.id, "label": self.label, "box": list(self.box),
             "distance_m": _rounded(self.distance_m), "distance_sigma_m": _rounded(self.distance_sigma_m),
             "sharpness": _rounded(self.sharpness, 6), "in_focus": self.in_focus,
-            "focus_score": _rounded(self.focus_score),
+            "focus_score": _rounded(self.focus_score), "blur_px": _rounded(self.blur_px),
             "state": "coasting" if self.coasting else "tracked",
         }
 

@@ -56,10 +56,11 @@ def test_headless_live_run_writes_valid_json_lines(live_run):
     assert by_label["B"]["distance_m"] == pytest.approx(4.0, rel=0.1)
     assert by_label["A"]["sharpness"] > by_label["B"]["sharpness"]  # focus is on A at 2 s
     assert set(late[0]) == {"id", "label", "box", "distance_m", "distance_sigma_m", "sharpness", "in_focus",
-                            "focus_score", "state"}
-    # The in-focus score is sharpness against the subject's own best so far (A is at its sharpest).
-    assert by_label["A"]["focus_score"] > 0.8
-    assert all(0.0 < s["focus_score"] <= 1.0 for s in late)
+                            "focus_score", "blur_px", "state"}
+    # The in-focus score is absolute: A (on the focus plane) is in focus, B (2 m behind it) is not.
+    assert by_label["A"]["focus_score"] > 0.8 and by_label["A"]["in_focus"] is True
+    assert by_label["B"]["focus_score"] < 0.5 and by_label["B"]["in_focus"] is False
+    assert by_label["B"]["blur_px"] > by_label["A"]["blur_px"]
     events = (out / "events.jsonl").read_text()
     assert all(json.loads(line)["type"] in ("rack", "pull", "soft") for line in events.splitlines())
 

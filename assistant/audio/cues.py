@@ -1,7 +1,8 @@
 """Which cue to sound when: events, guidance and warnings in, cues out (player and cue track).
 
 - a rack that landed (observed or driven) -> ``rack_landed``; a rack the guide
-  suggests, or a driven rack starting -> ``rack_start``;
+  suggests, a driven rack starting, or an observed rack recognised while still
+  under way (``FrameResult.provisional``) -> ``rack_start``;
 - a tracking pull -> ``pull_tick``, at most once per ``pull_min_interval_s`` so
   a long pull does not chatter;
 - a soft event, or the target lost -> ``soft_buzz``, repeated every
@@ -12,13 +13,31 @@
 While the operator has muted cues (``m``) nothing sounds, but the cue track
 still records every cue, so a review hears what would have played.
 
-Cues sound on the frame that triggered them; the cue track places them at
-that frame's media time.
+Live (the default), cues sound on the frame that triggered them and the cue
+track places them at that frame's media time; events come from each frame's
+``result.events`` and ``on_event`` does nothing.
+
+Offline (``place_at_event_time``, for ``analyze``: no director, no guidance),
+nothing is decided from frames: events arrive through ``on_event``, including
+those that complete only after the last frame, and each cue goes to the cue
+track at the event's own media time, however late the classifier decided it:
+
+- rack -> ``rack_start`` at its start and ``rack_landed`` at its end;
+- pull -> ``pull_tick`` at its start, unless another tick is within
+  ``pull_min_interval_s`` of it;
+- soft -> ``soft_buzz`` at its start, then every ``soft_repeat_s`` before its
+  end (at least one);
+- fault and mode -> their cue at the event's start; an outage -> none.
+
+The track must then hold back its writing (``CueTrack(hold_back_s=...)``) so
+the late-decided cues still land at their times.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
@@ -66,12 +85,17 @@ class AudioConfig:
 
 
 class CueSink:
-    """A pipeline sink that sounds cues and writes them to the cue track."""
+    """A pipeline sink that sounds cues and writes them to the cue track.
 
+    ``place_at_event_time`` (``analyze``): cues from ``on_event`` at the events'
+    own times instead of from each frame at the frame's time.
+    """
 
     def __init__(self, player: CuePlayer, track: CueTrack | None, config: AudioConfig,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, place_at_event_time: bool = False) -> None:
         self.player = player
+        self.place_at_event_time = place_at_event_time
+        self._ticks: deque[float] = deque(maxlen=32)  # recent pull ticks (offline), by event time
         self.sounds = player.available  # the status bar shows audio on/muted only when sound can play
         self.track = track
         self.config = config
@@ -87,7 +111,13 @@ class CueSink:
     def consume(self, result: FrameResult) -> Command | None:
         t = self._t = result.frame.t
         self._muted = result.muted
+        if self.place_at_event_time:
+            if self.track is not None:
+                self.track.advance(t)
+            return None
         now = self._clock()
+        for _ in result.provisional:  # a rack recognised under way: announced now, its landing follows
+            self._sound("rack_start", t, now)
         for event in result.events:
             name = self._cue_for(event, t)
             if name:
@@ -110,6 +140,14 @@ class CueSink:
             self.track.advance(t)
         return None
 
+    def on_event(self, event: Event) -> None:
+        """Offline: the event's cues at its own media times (live: nothing, cues come from frames)."""
+        if not self.place_at_event_time:
+            return
+        now = self._clock()
+        for t, name in self._placed(event):
+            self._sound(name, t, now)
+
     def sound(self, name: str, t: float) -> None:
         """Sound cue ``name`` now, at media time ``t`` (rehearsal count-ins)."""
         self._sound(name, t, self._clock())
@@ -120,6 +158,21 @@ class CueSink:
         finally:
             if self.track is not None:
                 self.track.close()
+
+    def _placed(self, event: Event) -> list[tuple[float, str]]:
+        """Offline: (media time, cue) for one event."""
+        if event.type == "rack":
+            return [(event.start, "rack_start"), (event.end, "rack_landed")]
+        if event.type == "pull":
+            if any(abs(event.start - tick) < self.config.pull_min_interval_s for tick in self._ticks):
+                return []
+            self._ticks.append(event.start)
+            return [(event.start, "pull_tick")]
+        if event.type == "soft":
+            repeats = max(1, math.ceil((event.end - event.start) / self.config.soft_repeat_s - 1e-9))
+            return [(event.start + k * self.config.soft_repeat_s, "soft_buzz") for k in range(repeats)]
+        name = {"fault": "driver_fault", "mode": "mode_change"}.get(event.type)  # an outage: no cue
+        return [(event.start, name)] if name else []
 
     def _cue_for(self, event: Event, t: float) -> str | None:
         if event.type == "fault":

@@ -213,19 +213,8 @@ class TrendBank:
         ts = self.times[(samples - MEDIAN_LAG) % self.size]
         if not (np.all(np.isfinite(ys)) and np.all(np.isfinite(ts))):
             return max(0, i - window)
-        knees = ts[:-3]  # the knee leaves at least three samples on the slope
-        ramp = np.maximum(0.0, ts[None, :] - knees[:, None])  # (knees, samples)
-        n = float(len(ts))
-        sr, srr = ramp.sum(axis=1), (ramp * ramp).sum(axis=1)
-        sy, sry = ys.sum(), (ramp * ys[None, :]).sum(axis=1)
-        det = n * srr - sr * sr
-        det = np.where(det > 1e-12, det, np.nan)
-        a = (srr * sy - sr * sry) / det
-        b = (n * sry - sr * sy) / det
-        fitted = a[:, None] + b[:, None] * ramp
-        sse = ((fitted - ys[None, :]) ** 2).sum(axis=1)
-        best = int(np.nanargmin(sse)) if np.isfinite(sse).any() else 0
-        return int(samples[best])
+        knee = hinge_knee(ts, ys)
+        return int(samples[int(np.argmin(np.abs(ts - knee)))])
 
     def _refine_end(self, index: int, i: int) -> int:
         """The first sample after the start where the series reached its new level."""
@@ -256,3 +245,25 @@ class TrendBank:
             return None
         t = self.times[(sample - MEDIAN_LAG) % self.size]
         return float(t) if np.isfinite(t) else None
+
+
+def hinge_knee(ts: np.ndarray, ys: np.ndarray) -> float:
+    """The time where a series left a flat level for a straight slope (least squares over every knee).
+
+    The knee leaves at least three samples on the slope; with fewer than six
+    samples the first time is returned.
+    """
+    if len(ts) < 6:
+        return float(ts[0])
+    knees = ts[:-3]
+    ramp = np.maximum(0.0, ts[None, :] - knees[:, None])  # (knees, samples)
+    n = float(len(ts))
+    sr, srr = ramp.sum(axis=1), (ramp * ramp).sum(axis=1)
+    sy, sry = ys.sum(), (ramp * ys[None, :]).sum(axis=1)
+    det = n * srr - sr * sr
+    det = np.where(det > 1e-12, det, np.nan)
+    a = (srr * sy - sr * sry) / det
+    b = (n * sry - sr * sy) / det
+    fitted = a[:, None] + b[:, None] * ramp
+    sse = ((fitted - ys[None, :]) ** 2).sum(axis=1)
+    return float(knees[int(np.nanargmin(sse))]) if np.isfinite(sse).any() else float(ts[0])

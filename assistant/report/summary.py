@@ -1,4 +1,9 @@
-"""``--report OUT.png``: per-subject sharpness over time with the labelled events shaded."""
+"""``--report OUT.png``: per-subject in-focus score and sharpness over time, the labelled events shaded.
+
+The score is the absolute judgement (``assistant.focus.judge``: 1 sharp, 0.5
+at the limit of acceptable blur, a dotted line); the sharpness below it is the
+raw normalised Laplacian variance, which also moves with texture and size.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ class ReportSink:
         self.path = prepared(path, (".png",), "report")
         self.source_name = source_name
         self.series: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+        self.scores: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
         self.labels: dict[int, str] = {}  # subject ID -> its latest label
         self.focus: tuple[list[float], list[float]] = ([], [])
         self.events: list[Event] = []
@@ -35,6 +41,10 @@ class ReportSink:
             ts, values = self.series[subject.id]
             ts.append(t)
             values.append(subject.sharpness)
+            if subject.focus_score is not None:
+                score_ts, scores = self.scores[subject.id]
+                score_ts.append(t)
+                scores.append(subject.focus_score)
         if result.focus_m is not None and math.isfinite(result.focus_m):
             self.focus[0].append(t)
             self.focus[1].append(result.focus_m)
@@ -46,26 +56,31 @@ class ReportSink:
     def close(self) -> None:
         if not self.series and not self.events and not self.focus[0]:
             return  # nothing was analysed (a run that failed to start): no empty report
-        rows = 2 if self.focus[0] else 1
+        rows = 3 if self.focus[0] else 2
         fig, axes = figure(rows)
-        ax = axes[0]
+        score_ax, ax = axes[0], axes[1]
         for sid, (ts, values) in sorted(self.series.items()):
             name = f"{self.labels[sid]} #{sid}" if sid in self.labels else f"#{sid}"
-            ax.plot(ts, values, label=name, linewidth=1.2)
+            line, = ax.plot(ts, values, label=name, linewidth=1.2)
+            if sid in self.scores:
+                score_ax.plot(*self.scores[sid], label=name, linewidth=1.2, color=line.get_color())
+        score_ax.axhline(0.5, color="grey", linestyle=":", linewidth=1.0)
+        score_ax.set_ylim(0, 1.05)
+        score_ax.set_ylabel("in-focus score\n(0.5 = acceptable limit)")
+        score_ax.set_title(f"Focus report {self.source_name}".strip())
         ax.set_yscale("log")
         ax.set_ylabel("sharpness (normalised\nLaplacian variance)")
-        ax.set_title(f"Focus report {self.source_name}".strip())
         for event in self.events:
             for row in axes:
                 row.axvspan(event.start, max(event.end, event.start + 0.03),
                                color=EVENT_COLOURS[event.type], alpha=0.18)
             who = f"{event.from_id}->{event.to_id}" if event.type == "rack" and event.from_id else ""
-            ax.annotate(f"{event.type} {who}".strip(), (event.start, 1.0), xycoords=("data", "axes fraction"),
+            score_ax.annotate(f"{event.type} {who}".strip(), (event.start, 1.0), xycoords=("data", "axes fraction"),
                         xytext=(2, -12), textcoords="offset points", fontsize=8, color=EVENT_COLOURS[event.type])
         if self.series:
             ax.legend(loc="lower right", fontsize=8)
-        if rows == 2:
-            axes[1].plot(*self.focus, color="black", linewidth=1.2)
-            axes[1].set_ylabel("lens focus (m)")
+        if rows == 3:
+            axes[2].plot(*self.focus, color="black", linewidth=1.2)
+            axes[2].set_ylabel("lens focus (m)")
         axes[-1].set_xlabel("time (s)")
         save(fig, self.path)

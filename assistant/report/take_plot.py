@@ -46,7 +46,8 @@ def write_take_report(take: Take, path: Path, title: str) -> None:
             values.append(subject.focus_score)
     for sid, (ts, values, label) in sorted(series.items()):
         subject_ax.plot(ts, values, linewidth=1.2, label=f"{label} #{sid}" if label else f"#{sid}")
-    subject_ax.set_ylabel("in-focus score\n(vs its best)")
+    subject_ax.axhline(0.5, color="grey", linestyle=":", linewidth=1.0)  # the limit of acceptable blur
+    subject_ax.set_ylabel("in-focus score\n(0.5 = acceptable limit)")
     subject_ax.set_ylim(0, 1.05)
     subject_ax.set_xlabel("media time (s)")
     for cue, score in zip(sorted(take.fired, key=lambda f: f.t0), take.scores):

@@ -159,7 +159,7 @@ def draw_subject(out: np.ndarray, subject: Subject, is_target: bool = False) -> 
 
 
 def draw_focus_meter(out: np.ndarray, subject: Subject) -> None:
-    """A thin vertical meter on the box's right edge: fill = sharpness vs the subject's best."""
+    """A thin vertical meter on the box's right edge: fill = the in-focus score (half full at the limit)."""
     x, y, w, h = subject.box
     score = subject.focus_score
     level = (1.0 if subject.in_focus else 0.3) if score is None else min(1.0, max(0.05, score))

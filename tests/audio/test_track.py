@@ -57,3 +57,45 @@ def test_a_cue_track_must_be_a_wav(tmp_path):
 
     with pytest.raises(OutputError, match="unsupported cue track format"):
         CueTrack(tmp_path / "cues.mp3", cue_buffers(RATE), RATE)
+
+
+def test_a_held_back_track_takes_cues_decided_late_at_their_own_times(tmp_path):
+    path = tmp_path / "cues.wav"
+    track = CueTrack(path, cue_buffers(RATE), RATE, hold_back_s=2.0)
+    decided = {1.5: [(0.5, "rack_start")], 3.0: [(1.8, "rack_landed")], 4.0: [(3.9, "pull_tick")]}
+    frames = [i / 30 for i in range(0, 135)]  # to 4.47 s
+    for t in frames:
+        for key in [k for k in decided if k <= t + 1e-9]:
+            for when, name in decided.pop(key):
+                track.add(name, when, 1.0)
+        track.advance(t)
+    track.close()
+    samples = read_wav(path)
+    assert onsets(samples) == pytest.approx([0.5, 1.8, 3.9], abs=0.002)
+    assert len(samples) == round(frames[-1] * RATE)  # the held-back tail is written at close
+
+
+def test_a_cue_decided_after_its_time_was_written_starts_at_the_cursor(tmp_path):
+    path = tmp_path / "cues.wav"
+    track = CueTrack(path, cue_buffers(RATE), RATE, hold_back_s=1.0)
+    track.advance(4.0)  # written up to 3.0 s
+    track.add("rack_landed", 2.0, 1.0)  # too late for 2.0 s: as early as still possible, not dropped
+    track.close()
+    samples = read_wav(path)
+    assert onsets(samples) == pytest.approx([3.0], abs=0.002)
+    assert len(samples) == round(4.0 * RATE)
+
+
+def test_close_writes_until_the_last_cue_has_sounded(tmp_path):
+    path = tmp_path / "cues.wav"
+    buffers = cue_buffers(RATE)
+    track = CueTrack(path, buffers, RATE, hold_back_s=5.0)
+    track.advance(1.0)
+    track.add("count_go", 0.9, 1.0)
+    track.close()
+    assert len(read_wav(path)) == round(0.9 * RATE) + len(buffers["count_go"])
+
+
+def test_hold_back_cannot_be_negative(tmp_path):
+    with pytest.raises(ValueError, match="hold_back_s"):
+        CueTrack(tmp_path / "cues.wav", cue_buffers(RATE), RATE, hold_back_s=-1.0)
