@@ -15,7 +15,8 @@ still records every cue, so a review hears what would have played.
 
 Live (the default), cues sound on the frame that triggered them and the cue
 track places them at that frame's media time; events come from each frame's
-``result.events`` and ``on_event`` does nothing.
+``result.events``, and those that complete only after the last frame (which
+no frame carries) reach the track through ``on_event`` at the last frame's time.
 
 Offline (``place_at_event_time``, for ``analyze``: no director, no guidance),
 nothing is decided from frames: events arrive through ``on_event``, including
@@ -106,6 +107,7 @@ class CueSink:
         self._racking = False
         self._t = 0.0
         self._muted = False
+        self._unframed: list[Event] = []  # live: events announced but not yet carried by a frame
         self.sounded: list[tuple[float, str]] = []
 
     def consume(self, result: FrameResult) -> Command | None:
@@ -115,6 +117,7 @@ class CueSink:
             if self.track is not None:
                 self.track.advance(t)
             return None
+        self._unframed = [e for e in self._unframed if not any(e is carried for carried in result.events)]
         now = self._clock()
         for _ in result.provisional:  # a rack recognised under way: announced now, its landing follows
             self._sound("rack_start", t, now)
@@ -141,8 +144,10 @@ class CueSink:
         return None
 
     def on_event(self, event: Event) -> None:
-        """Offline: the event's cues at its own media times (live: nothing, cues come from frames)."""
+        """Offline: the event's cues at its own media times. Live: cues come from the frame that carries
+        the event; an event completed after the last frame (no frame carries it) goes to the track at close."""
         if not self.place_at_event_time:
+            self._unframed.append(event)
             return
         now = self._clock()
         for t, name in self._placed(event):
@@ -153,6 +158,12 @@ class CueSink:
         self._sound(name, t, self._clock())
 
     def close(self) -> None:
+        for event in self._unframed:  # live: completed when the source ended; on the track at the last frame
+            name = self._cue_for(event, self._t)
+            if name and self.track is not None:
+                self.sounded.append((self._t, name))
+                self.track.add(name, self._t, getattr(self.config.cues, name) * self.config.volume)
+        self._unframed = []
         try:
             self.player.close()
         finally:

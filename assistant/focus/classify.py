@@ -23,7 +23,8 @@ import numpy as np
 
 from assistant.focus.judge import FocusJudge, JudgeConfig, LensReading
 from assistant.focus.planes import PlaneConfig, PlaneLabeller
-from assistant.focus.subject_events import Reading, SubjectEventConfig, SubjectEventLabeller
+from assistant.focus.subject_events import SubjectEventConfig, SubjectEventLabeller
+from assistant.focus.subject_series import Reading
 from assistant.types import Box, Event, SharpnessMap, Subject
 
 PLANES_AFTER_S = 5.0
@@ -77,7 +78,8 @@ class EventClassifier:
                                            subject.distance_sigma_m, lens)
                 self._verdicts[subject.id] = (verdict.score, verdict.in_focus)
                 ratio = verdict.defocus_px / self.config.judge.acceptable_sigma_px
-            readings.append(Reading(subject.id, subject.box, ratio, subject.distance_m))
+            # a coasting subject's distance is the filter's extrapolation, not a measurement: no walk from it
+            readings.append(Reading(subject.id, subject.box, ratio, subject.distance_m if ratio is not None else None))
         if subjects:
             self._last_subject_t = t
         clear = _clear_tiles(sharpness, [s.box for s in subjects])

@@ -14,34 +14,40 @@ where it went is:
 - **pull** (tracking pull): a subject walks in depth (its distance changes by
   ``pull_min_change`` or more) and stays in focus, *and* focus is seen to move:
   another subject's blur changes, or the background's sharpness shifts one
-  way. A subject walking inside a deep depth of field while focus stays is no
-  pull.
+  way, or the walk was too long for the depth of field seen in this clip (the
+  blur per dioptre learned from people out of focus) to have kept the subject
+  sharp. A subject walking inside a deep depth of field while focus stays is
+  no pull.
 - **soft**: a subject leaves focus and, ``pair_s`` later, no subject is in
   focus (focus went nowhere useful, or the subject walked out of it).
 
-A subject's first reading is not a change: a face that appears already sharp
-or already soft starts there. Onsets and landings come from a hinge fit
-(flat, then a straight slope) to the blur ratio around each crossing, so they
-are not late by the length of the hysteresis.
+A face first judged in focus counts as arriving into it (faces blurred by many
+pixels are often not found at all until focus comes to them). A track whose
+face size jumps has taken someone else's face: what it did just before is put
+down to the jump. Onsets are dated by following the blur ratio's ramp back to
+its earlier level (``assistant.focus.onsets``), so they are not late by the
+part of the move the picture cannot show; whether focus moved during a walk is
+``assistant.focus.focus_moved``'s to say.
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.focus.focus_moved import FocusMotionEvidence
+from assistant.focus.onsets import descent_start, ramp_start
+from assistant.focus.subject_series import HISTORY_S, Reading, SubjectSeries
 from assistant.focus.trends import Move, TrendBank, hinge_knee
 from assistant.schema import limits
 from assistant.types import Box, Event
 
-
 @dataclass(frozen=True)
 class SubjectEventConfig:
-    """Thresholds of the subject labeller (``[classify]`` in the config)."""
+    """Thresholds of the subject labeller (``[classify.subjects]`` in the config)."""
 
     soft_ratio: float = field(default=1.5, metadata=limits(lo=1.0, hi=20.0))
     pair_s: float = field(default=2.5, metadata=limits(lo=0.1, hi=10.0))
@@ -51,26 +57,23 @@ class SubjectEventConfig:
     shift_ratio: float = field(default=0.6, metadata=limits(lo=0.05, hi=20.0))
     background_shift: float = field(default=1.35, metadata=limits(lo=1.01, hi=100.0))
     background_agreement: float = field(default=0.65, metadata=limits(lo=0.5, hi=1.0))
+    necessity_ratio: float = field(default=1.5, metadata=limits(lo=1.0, hi=100.0))
     walk_rate_on: float = field(default=0.05, metadata=limits(lo=0.005, hi=5.0))
     walk_rate_off: float = field(default=0.025, metadata=limits(lo=0.001, hi=5.0))
 
 
-HISTORY_S = 12.0
-"""Seconds of readings kept per subject and for the background: longer than any event it has to explain."""
+JUMP_SETTLE_S = 0.3
+"""After a track jumps to another face, its focus readings settle this long before they count."""
+JUMP_BLAME_S = 0.5
+"""Crossings this soon before a track jumps to another face are put down to the jump."""
+ARRIVAL_LOOKBACK_S = 3.0
+"""How far back a subject arriving into focus on its own must have been seen out of it."""
 LANDED_WITHIN = 0.4
 """A rack has landed once the incoming subject's blur ratio is within this of the best it then reaches."""
+MIN_WALK_S = 0.5
+"""A shorter change of distance is a wobble of the estimate, not a walk focus could follow."""
 CONTINUATION_S = 1.0
 """A walk resuming this soon after it paused, the same way, is the same walk."""
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One subject on one frame, as the labeller needs it."""
-
-    id: int
-    box: Box
-    ratio: float | None  # defocus blur over the acceptable limit; None while not measured (coasting)
-    distance_m: float | None
 
 
 @dataclass(frozen=True)
@@ -84,19 +87,6 @@ class _Crossing:
     edge_frame: int
 
 
-@dataclass
-class _Series:
-    """What is remembered of one subject."""
-
-    samples: deque = field(default_factory=lambda: deque())  # (t, frame, ratio|nan, box, distance|nan)
-    state: str = ""  # "", "sharp" or "soft"
-    walks: TrendBank | None = None
-    last_seen: float = 0.0
-    rise_pending: tuple[float, int] | None = None  # crossing into focus, landing not resolved yet
-    walk_pending: Move | None = None  # a finished walk, held in case it goes on
-    pulled_until: tuple[float, int] = (-math.inf, 0)  # end and direction of the last pull reported
-
-
 class SubjectEventLabeller:
     """Subjects' readings in, completed events out (one verb: ``update``)."""
 
@@ -104,12 +94,14 @@ class SubjectEventLabeller:
         if config.walk_rate_off >= config.walk_rate_on:
             raise ValueError("classify.walk_rate_off must be below classify.walk_rate_on")
         self.config = config
-        self._series: dict[int, _Series] = {}
+        self._series: dict[int, SubjectSeries] = {}
         self._falls: list[_Crossing] = []
         self._rises: list[_Crossing] = []
-        self._background: deque = deque()  # (t, tile log levels, tiles clear of subjects)
+        self._evidence = FocusMotionEvidence(config.shift_ratio, config.background_shift,
+                                             config.background_agreement, config.necessity_ratio)
         self._t = 0.0
         self._frame = 0
+        self._last_pull_end = -math.inf
         self.provisional: list[Event] = []
         """Racks recognised under way, not landed yet (end = when recognised); taken by live cues."""
 
@@ -123,11 +115,9 @@ class SubjectEventLabeller:
                tile_clear: np.ndarray) -> list[Event]:
         """Feed one frame; returns events completed by it."""
         self._t, self._frame = t, frame
-        self._background.append((t, tile_levels, tile_clear))
-        while self._background and t - self._background[0][0] > HISTORY_S:
-            self._background.popleft()
         for reading in readings:
             self._observe(reading, t, frame)
+        self._evidence.observe(t, readings, tile_levels, tile_clear)
         for sid in [sid for sid, s in self._series.items() if t - s.last_seen > HISTORY_S]:
             del self._series[sid]
         return self._decide(final=False)
@@ -137,33 +127,37 @@ class SubjectEventLabeller:
         for sid, series in self._series.items():
             if series.rise_pending is not None:
                 self._resolve_rise(sid, series)
-            if series.walks is not None:
-                for move in series.walks.flush():
-                    self._walk_ended(sid, series, move)
+            for move in series.walks.flush():
+                self._walk_ended(series, move)
         return self._decide(final=True)
 
     def _observe(self, reading: Reading, t: float, frame: int) -> None:
         series = self._series.get(reading.id)
-        if series is None:
-            series = self._series[reading.id] = _Series()
+        jumped = series is not None and series.jumped(reading, t)
+        if jumped:
+            self._forget_recent(reading.id, t)
+        if series is None or jumped:
             cfg = self.config
-            series.walks = TrendBank(1, cfg.walk_rate_on, cfg.walk_rate_off,
-                                     math.log(1.0 + cfg.pull_min_change), window_s=1.0)
-        series.last_seen = t
-        ratio = math.nan if reading.ratio is None else reading.ratio
-        distance = math.nan if not reading.distance_m else reading.distance_m
-        series.samples.append((t, frame, ratio, reading.box, distance))
-        while series.samples and t - series.samples[0][0] > HISTORY_S:
-            series.samples.popleft()
-        assert series.walks is not None
-        for move in series.walks.push(t, frame, np.array([math.log(distance) if distance == distance else math.nan])):
-            self._walk_ended(reading.id, series, move)
-        if reading.ratio is not None:
+            series = self._series[reading.id] = SubjectSeries(TrendBank(
+                1, cfg.walk_rate_on, cfg.walk_rate_off, math.log(1.0 + cfg.pull_min_change), window_s=1.0))
+            # after a jump the readings still carry the old face for a few frames (smoothing): let them settle
+            series.settle_until = t + JUMP_SETTLE_S if jumped else -math.inf
+        sample = series.add(reading, t, frame)
+        log_distance = math.log(sample.distance) if not math.isnan(sample.distance) else math.nan
+        for move in series.walks.push(t, frame, np.array([log_distance])):
+            self._walk_ended(series, move)
+        if reading.ratio is not None and t >= series.settle_until:
             self._step_state(reading.id, series, reading.ratio, t, frame)
         if series.rise_pending is not None and t - series.rise_pending[0] >= self.config.land_wait_s:
             self._resolve_rise(reading.id, series)
 
-    def _step_state(self, sid: int, series: _Series, ratio: float, t: float, frame: int) -> None:
+    def _forget_recent(self, sid: int, t: float) -> None:
+        """A track that jumped to someone else: what it did just before was the other face coming over it
+        (a crossing, not a rack). Earlier crossings stand: a heavily blurred face's box also grows at once."""
+        self._falls = [f for f in self._falls if f.subject != sid or t - f.cross_t > JUMP_BLAME_S]
+        self._rises = [r for r in self._rises if r.subject != sid or t - r.cross_t > JUMP_BLAME_S]
+
+    def _step_state(self, sid: int, series: SubjectSeries, ratio: float, t: float, frame: int) -> None:
         """Hysteresis between in focus (ratio <= 1) and soft (ratio >= soft_ratio)."""
         if ratio <= 1.0:
             new = "sharp"
@@ -184,36 +178,37 @@ class SubjectEventLabeller:
                 fall = max(self._falls, key=lambda f: f.cross_t)
                 if fall.subject != sid and t - fall.cross_t <= self.config.pair_s:
                     self.provisional.append(Event("rack", fall.edge_t, t, fall.edge_frame, frame, "observed",
-                                                  target_box=series.samples[-1][3], from_id=fall.subject,
+                                                  target_box=series.samples[-1].box, from_id=fall.subject,
                                                   to_id=sid, confidence=0.5))
 
-    def _resolve_rise(self, sid: int, series: _Series) -> None:
+    def _resolve_rise(self, sid: int, series: SubjectSeries) -> None:
         assert series.rise_pending is not None
         cross_t, cross_frame = series.rise_pending
         series.rise_pending = None
         edge_t, edge_frame = self._edge(series, cross_t, before=False)
         self._rises.append(_Crossing(sid, cross_t, cross_frame, edge_t, edge_frame))
 
-    def _edge(self, series: _Series, cross_t: float, before: bool) -> tuple[float, int]:
+    def _edge(self, series: SubjectSeries, cross_t: float, before: bool) -> tuple[float, int]:
         """Where the blur began to grow before a fall, or stopped shrinking after a rise."""
-        span = self.config.pair_s
-        rows = [(s[0], s[1], s[2]) for s in series.samples
-                if (cross_t - span <= s[0] <= cross_t if before else cross_t - 0.3 <= s[0] <= cross_t + self.config.land_wait_s)
-                and s[2] == s[2]]
-        if len(rows) < 6:
-            return cross_t, next((s[1] for s in series.samples if s[0] >= cross_t), self._frame)
-        ts = np.array([r[0] for r in rows])
-        ys = np.minimum(np.array([r[2] for r in rows]), 2.0 * self.config.soft_ratio)  # far out, the slope flattens
         if before:
-            knee = _ramp_start(ts, ys)
+            rows = series.measured(cross_t - self.config.pair_s, cross_t)
+        else:
+            rows = series.measured(cross_t - 0.3, cross_t + self.config.land_wait_s)
+        if len(rows) < 6:
+            return cross_t, next((s.frame for s in series.samples if s.t >= cross_t), self._frame)
+        ts = np.array([s.t for s in rows])
+        ys = np.minimum(np.array([s.ratio for s in rows]), 2.0 * self.config.soft_ratio)  # far out, the slope flattens
+        if before:
+            knee = ramp_start(ts, ys)
         else:  # landed: the first reading within a little of the best the subject reached after crossing
             floor = float(ys[ts >= cross_t].min())
             knee = float(ts[np.argmax(ys <= floor + LANDED_WITHIN)])
         index = int(np.argmin(np.abs(ts - knee)))
-        return float(ts[index]), int(rows[index][1])
+        return float(ts[index]), rows[index].frame
 
     # ------------------------------------------------------------------ walks
-    def _walk_ended(self, sid: int, series: _Series, move: Move) -> None:
+    @staticmethod
+    def _walk_ended(series: SubjectSeries, move: Move) -> None:
         held = series.walk_pending
         if held is not None and (move.delta > 0) == (held.delta > 0) and move.start_t - held.end_t <= CONTINUATION_S:
             move = Move(move.index, held.start_t, move.end_t, held.start_frame, move.end_frame, held.before, move.after)
@@ -222,55 +217,41 @@ class SubjectEventLabeller:
     def _pull(self, sid: int, move: Move) -> Event | None:
         cfg = self.config
         series = self._series[sid]
-        during = [s for s in series.samples if move.start_t <= s[0] <= move.end_t and s[2] == s[2]]
-        if len(during) < 4:
+        trimmed = self._from_first_sharp(series, move)
+        if trimmed is None:
             return None
-        sharp = sum(1 for s in during if s[2] <= cfg.soft_ratio) / len(during)
-        if sharp < cfg.pull_sharp_share or during[-1][2] > cfg.soft_ratio:
+        move = trimmed
+        spanned = series.between(move.start_t, move.end_t)
+        during = [s for s in spanned if s.measured]
+        if len(during) < 4 or len(during) < 0.6 * len(spanned) or move.end_t - move.start_t < MIN_WALK_S:
+            return None  # too short, or mostly not seen
+        sharp = sum(1 for s in during if s.ratio <= cfg.soft_ratio) / len(during)
+        if sharp < cfg.pull_sharp_share or during[-1].ratio > cfg.soft_ratio:
             return None
-        if not (self._others_shifted(sid, move) or self._background_shifted(move.start_t, move.end_t)):
+        walked_dpt = abs(math.exp(-move.before) - math.exp(-move.after))
+        if not self._evidence.moved(self._series, sid, move.start_t, move.end_t, walked_dpt):
             return None  # the subject walked inside the depth of field; focus stayed
-        box = during[-1][3]
         return Event("pull", move.start_t, move.end_t, move.start_frame, move.end_frame, "observed",
-                     target_box=box, from_id=sid, to_id=sid, distance_from_m=math.exp(move.before),
+                     target_box=during[-1].box, from_id=sid, to_id=sid, distance_from_m=math.exp(move.before),
                      distance_to_m=math.exp(move.after),
                      confidence=float(min(0.99, 0.5 + abs(move.delta) * 1.5)))
 
-    def _others_shifted(self, sid: int, move: Move) -> bool:
-        """Another subject, standing still, got visibly sharper or softer while this one walked.
-
-        Its first and last readings during the walk are compared: a subject too
-        blurred to be found at the start is often found as focus comes toward it.
-        """
-        for other, series in self._series.items():
-            if other == sid:
-                continue
-            during = [s for s in series.samples if move.start_t - 0.15 <= s[0] <= move.end_t + 0.15 and s[2] == s[2]]
-            if len(during) < 6 or during[-1][0] - during[0][0] < 0.5:
-                continue
-            a = float(np.median([s[2] for s in during[:5]]))
-            b = float(np.median([s[2] for s in during[-5:]]))
-            da, db = _mean_near(series.samples, during[0][0], 4), _mean_near(series.samples, during[-1][0], 4)
-            walked = da is not None and db is not None and abs(math.log(db / da)) > math.log(1.08)
-            if not walked and abs(math.log(max(b, 0.05) / max(a, 0.05))) >= math.log(1.0 + self.config.shift_ratio):
-                return True
-        return False
-
-    def _background_shifted(self, start: float, end: float) -> bool:
-        """The background, away from the subjects, got sharper or softer all one way."""
-        before = [(lv, clear) for t, lv, clear in self._background if start - 0.2 <= t <= start + 0.1]
-        after = [(lv, clear) for t, lv, clear in self._background if end - 0.1 <= t <= end + 0.2]
-        if not before or not after:
-            return False
-        a = np.median(np.array([lv for lv, _ in before]), axis=0)
-        b = np.median(np.array([lv for lv, _ in after]), axis=0)
-        clear = np.logical_and.reduce([c for _, c in before + after])
-        change = (b - a)[clear & np.isfinite(a) & np.isfinite(b)]
-        if change.size < 4:
-            return False
-        typical = float(np.median(change))
-        agreeing = float(np.mean(np.sign(change) == np.sign(typical)))
-        return abs(typical) >= math.log(self.config.background_shift) and agreeing >= self.config.background_agreement
+    def _from_first_sharp(self, series: SubjectSeries, move: Move) -> Move | None:
+        """The part of a walk from when the subject was first in focus (focus may have come to it on the way:
+        a rack to a walker, then the pull); None when what is left is no walk."""
+        first = next((s for s in series.samples if move.start_t <= s.t <= move.end_t and s.ratio <= 1.0), None)
+        if first is None or first.t <= move.start_t + 0.2:
+            return move
+        rows = [s for s in series.between(first.t, move.end_t) if not math.isnan(s.distance)]
+        if len(rows) < 6:
+            return None
+        ts = np.array([s.t for s in rows])
+        knee = hinge_knee(ts, np.log(np.array([s.distance for s in rows])))  # where the walk itself began
+        start = rows[int(np.argmin(np.abs(ts - knee)))]
+        before = series.distance_near(start.t)
+        if before is None or abs(move.after - math.log(before)) < math.log(1.0 + self.config.pull_min_change):
+            return None
+        return Move(move.index, start.t, move.end_t, start.frame, move.end_frame, math.log(before), move.after)
 
     # ------------------------------------------------------------------ decisions
     def _decide(self, final: bool) -> list[Event]:
@@ -285,21 +266,68 @@ class SubjectEventLabeller:
                           and rise.cross_t >= f.edge_t - 0.1]  # it arrived after focus began to leave
             if not candidates:
                 if final or self._t - rise.cross_t > self.config.pair_s:
-                    self._rises.remove(rise)  # came into focus alone: walked into it
+                    self._rises.remove(rise)
+                    arrival = self._arrival_rack(rise)  # focus came to it from someone not followed, or a plane
+                    if arrival is not None:
+                        events.append(arrival)
                 continue
             fall = min(candidates, key=lambda f: abs(f.cross_t - rise.cross_t))
             self._falls.remove(fall)
             self._rises.remove(rise)
-            events.append(self._rack(fall, rise))
+            start, end = min(fall.edge_t, rise.cross_t), max(fall.cross_t, rise.cross_t)
+            if not self._held_by_another(start, end, {fall.subject, rise.subject}):
+                events.append(self._rack(fall, rise))
         return events
+
+    def _arrival_rack(self, rise: _Crossing) -> Event | None:
+        """A subject seen out of focus came into it while standing still: focus moved to it, a rack.
+
+        Nobody tracked left focus (the one who did was too small or too blurred
+        to be followed, or focus came from a plane): the rack comes from a
+        subject that was in focus and was lost just before, else from no one.
+        """
+        series = self._series.get(rise.subject)
+        if series is None:
+            return None
+        before = [s for s in series.measured(rise.cross_t - ARRIVAL_LOOKBACK_S, rise.cross_t) if s.t < rise.cross_t]
+        if sum(1 for s in before if s.ratio >= self.config.soft_ratio) < 5:
+            return None  # not seen out of focus first
+        d0, d1 = series.distance_near(before[0].t), series.distance_near(rise.edge_t)
+        if d0 is None or d1 is None or abs(math.log(d1 / d0)) > math.log(1.0 + 0.5 * self.config.pull_min_change):
+            return None  # it walked into focus; focus stayed
+        start_t = descent_start(np.array([s.t for s in before]), np.array([s.ratio for s in before]))
+        start_t = max(min(start_t, rise.cross_t), rise.cross_t - self.config.pair_s)
+        if self._held_by_another(start_t, rise.cross_t, {rise.subject}):
+            return None  # focus stayed on someone else and passed through this one's plane
+        start_frame = min(before, key=lambda s: abs(s.t - start_t)).frame
+        lost = [sid for sid, other in self._series.items() if sid != rise.subject and other.state == "sharp"
+                and rise.cross_t - self.config.pair_s <= other.last_measured() <= rise.cross_t]
+        from_id = lost[0] if len(lost) == 1 else None
+        return Event("rack", start_t, rise.edge_t, start_frame, rise.edge_frame, "observed",
+                     target_box=self._box_near(rise.subject, rise.edge_t), from_id=from_id, to_id=rise.subject,
+                     distance_from_m=None if from_id is None else self._distance_near(from_id, start_t),
+                     distance_to_m=self._distance_near(rise.subject, rise.edge_t), confidence=0.7)
+
+    def _held_by_another(self, start: float, end: float, racked: set[int]) -> bool:
+        """Someone else stayed in focus all through a would-be rack: focus never left them.
+
+        (Focus following a walker passes other people's planes; they come and go
+        while the walker stays sharp. That is a pull, not a rack between them.)
+        """
+        for sid, series in self._series.items():
+            if sid in racked:
+                continue
+            during = [s.ratio for s in series.measured(start, end)]
+            if len(during) >= 4 and max(during) <= 1.0:
+                return True
+        return False
 
     def _rack(self, fall: _Crossing, rise: _Crossing) -> Event:
         start_t, start_frame = min((fall.edge_t, fall.edge_frame), (rise.cross_t, rise.cross_frame))
         end_t, end_frame = max((rise.edge_t, rise.edge_frame), (fall.cross_t, fall.cross_frame))
-        box = self._box_near(rise.subject, end_t)
         margin = abs(rise.cross_t - fall.cross_t) / self.config.pair_s
-        return Event("rack", start_t, end_t, start_frame, end_frame, "observed", target_box=box,
-                     from_id=fall.subject, to_id=rise.subject,
+        return Event("rack", start_t, end_t, start_frame, end_frame, "observed",
+                     target_box=self._box_near(rise.subject, end_t), from_id=fall.subject, to_id=rise.subject,
                      distance_from_m=self._distance_near(fall.subject, start_t),
                      distance_to_m=self._distance_near(rise.subject, end_t),
                      confidence=float(max(0.5, 0.97 - 0.4 * margin)))
@@ -337,50 +365,19 @@ class SubjectEventLabeller:
             end, sign = series.pulled_until
             if move.start_t < end + CONTINUATION_S and (move.delta > 0) == (sign > 0):
                 continue  # the rest of a walk whose pull was already reported
+            if move.start_t < self._last_pull_end:
+                continue  # focus follows one subject at a time: this walk overlaps a pull already reported
             pull = self._pull(sid, move)
             if pull is not None:
                 series.pulled_until = (move.end_t, 1 if move.delta > 0 else -1)
+                self._last_pull_end = max(self._last_pull_end, move.end_t)
                 events.append(pull)
         return events
 
     def _box_near(self, sid: int, t: float) -> Box | None:
         series = self._series.get(sid)
-        if series is None or not series.samples:
-            return None
-        return min(series.samples, key=lambda s: abs(s[0] - t))[3]
+        return None if series is None else series.box_near(t)
 
     def _distance_near(self, sid: int, t: float) -> float | None:
         series = self._series.get(sid)
-        if series is None:
-            return None
-        return _mean_near(series.samples, t, 4)
-
-
-def _mean_near(samples: deque, t: float, column: int, half_s: float = 0.15) -> float | None:
-    """Median of one column of a subject's samples within ``half_s`` of ``t`` (NaNs left out)."""
-    values = [s[column] for s in samples if abs(s[0] - t) <= half_s and s[column] == s[column]]
-    return float(np.median(values)) if values else None
-
-
-def _ramp_start(ts: np.ndarray, ratios: np.ndarray) -> float:
-    """When a subject began to leave focus: its rising blur ratio followed back to where it started.
-
-    Defocus blur grows in proportion to how far focus has moved, so the
-    clearly rising part of the ratio (0.5 to 1.6) is a straight line that
-    meets the subject's earlier level where focus began to move, well before
-    the blur could be seen. Where the rise is too short for a line, the
-    hinge fit (flat, then a slope) dates it.
-    """
-    rising = (ratios >= 0.5) & (ratios <= 1.6)
-    last_low = np.flatnonzero(ratios < 0.5)
-    if last_low.size:
-        rising[: last_low[-1]] = False  # only the final climb
-    if rising.sum() < 4:
-        return hinge_knee(ts, ratios)
-    slope, intercept = np.polyfit(ts[rising], ratios[rising], 1)
-    if slope <= 0:
-        return hinge_knee(ts, ratios)
-    earlier = ratios[ts < ts[rising][0]]
-    level = float(np.median(earlier)) if earlier.size else 0.0
-    start = (level - intercept) / slope
-    return float(min(max(start, ts[rising][0] - 1.0, ts[0]), ts[rising][0]))
+        return None if series is None else series.distance_near(t)

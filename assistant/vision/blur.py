@@ -26,41 +26,64 @@ import numpy as np
 REBLUR_SIGMA = 1.0
 """The known re-blur: small, so fine detail decides, and sensor noise is mostly left out by the edge selection."""
 EDGE_SHARE = 0.2
-"""The share of pixels with the strongest (re-blurred) gradient that count as edges."""
+"""The share of pixels with the strongest (re-blurred) gradient along a direction that count as its edges."""
 MAX_SIGMA_PX = 20.0
 """What a region with no measurable detail reads as: blurred beyond measure."""
 MIN_SIDE_PX = 8
 
 
 def edge_blur_sigma(grey: np.ndarray) -> float:
-    """Gaussian-equivalent blur of a grey region in pixels (the least blurred of four directions)."""
+    """Gaussian-equivalent blur of a grey region in pixels (the least blurred of four directions).
+
+    The fine measure is sensitive near focus, but a wide blur drowns in noise
+    there. So the region is first measured at a quarter and at half its size
+    (where noise is averaged away and a wide blur is a narrow one); a reading
+    that is wide there is kept, scaled back to full-size pixels, and only a
+    narrow one is measured again at full size.
+    """
     if grey.shape[0] < MIN_SIDE_PX or grey.shape[1] < MIN_SIDE_PX:
         return MAX_SIGMA_PX
     image = grey.astype(np.float32)
+    for factor, trusted_from in COARSE_LEVELS:
+        h, w = image.shape[0] // factor, image.shape[1] // factor
+        if min(h, w) < 2 * MIN_SIDE_PX:
+            continue
+        small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        sigma = _sigma_at_scale(small) * factor
+        if sigma >= trusted_from:
+            return min(sigma, MAX_SIGMA_PX)
+    return _sigma_at_scale(image)
+
+
+COARSE_LEVELS = ((4, 4.0), (2, 2.0))
+"""(reduction, the full-size reading from which it is trusted): wide blurs are read on reduced copies."""
+
+
+def _sigma_at_scale(image: np.ndarray) -> float:
     reblurred = cv2.GaussianBlur(image, (0, 0), REBLUR_SIGMA)
     inner = (slice(3, -3), slice(3, -3))  # the Gaussian's border would add edges of its own
-    before = [cv2.Sobel(image, cv2.CV_32F, dx, dy, ksize=3)[inner] for dx, dy in ((1, 0), (0, 1))]
-    after = [cv2.Sobel(reblurred, cv2.CV_32F, dx, dy, ksize=3)[inner] for dx, dy in ((1, 0), (0, 1))]
-    if after[0].size == 0:
+    bx, by = (cv2.Sobel(image, cv2.CV_32F, dx, dy, ksize=3)[inner] for dx, dy in ((1, 0), (0, 1)))
+    ax, ay = (cv2.Sobel(reblurred, cv2.CV_32F, dx, dy, ksize=3)[inner] for dx, dy in ((1, 0), (0, 1)))
+    if ax.size == 0:
         return MAX_SIGMA_PX
-    return min(_direction_sigma(before, after, cos, sin) for cos, sin in DIRECTIONS)
+    return min(_direction_sigma(bx * cos + by * sin, ax * cos + ay * sin) for cos, sin in DIRECTIONS)
 
 
 DIRECTIONS = ((1.0, 0.0), (0.0, 1.0), (math.sqrt(0.5), math.sqrt(0.5)), (math.sqrt(0.5), -math.sqrt(0.5)))
 """Gradient directions measured: across, down and both diagonals (motion blur spares at least one)."""
 
 
-def _direction_sigma(before: list[np.ndarray], after: list[np.ndarray], cos: float, sin: float) -> float:
-    along_before = before[0] * cos + before[1] * sin
-    along_after = after[0] * cos + after[1] * sin
-    after_energy = along_after * along_after
+def _direction_sigma(before: np.ndarray, after: np.ndarray) -> float:
+    """Blur from the gradient energy along one direction, before and after the re-blur, on that direction's
+    strongest edges (chosen per direction: edges a motion streak has smeared do not count in the others)."""
+    after_energy = (after * after).ravel()
     cut = int((1.0 - EDGE_SHARE) * (after_energy.size - 1))
-    threshold = float(np.partition(after_energy.ravel(), cut)[cut])
-    edges = after_energy >= threshold
+    edges = after_energy >= np.partition(after_energy, cut)[cut]
     denominator = float(after_energy[edges].sum())
     if denominator <= 1e-6:
         return MAX_SIGMA_PX
-    ratio = float((along_before * along_before)[edges].sum()) / denominator
+    strongest = before.ravel()[edges]
+    ratio = float(np.dot(strongest, strongest)) / denominator
     if ratio <= 1.0 + 1e-6:
         return MAX_SIGMA_PX
     return min(MAX_SIGMA_PX, REBLUR_SIGMA / math.sqrt(ratio * ratio - 1.0))

@@ -113,11 +113,12 @@ def test_mode_and_fault_cues_sound_at_the_event_start_and_outages_are_silent(tmp
     assert sink.sounded == [(1.0, "mode_change"), (2.0, "driver_fault")]
 
 
-def test_live_mode_sounds_on_the_deciding_frame_and_ignores_on_event(tmp_path):
+def test_live_mode_sounds_on_the_deciding_frame_and_puts_events_after_the_last_frame_on_the_track(tmp_path):
     sink, samples = run(tmp_path, {4.0: [event("rack", 2.0, 3.0)]}, last_frame=6.0, after_end=[event("rack", 5.3, 5.9)],
                         place_at_event_time=False, hold_back_s=0.0)
-    assert sink.sounded == [(4.0, "rack_landed")]
-    assert onsets(samples) == pytest.approx([4.0], abs=0.002)
+    # once for the rack its frame carried (not again for on_event), and the one completed at the end at the last frame
+    assert sink.sounded == [(4.0, "rack_landed"), (6.0, "rack_landed")]
+    assert onsets(samples) == pytest.approx([4.0, 6.0], abs=0.002)
 
 
 def test_live_mode_announces_a_rack_under_way_then_its_landing(tmp_path):

@@ -126,3 +126,17 @@ def test_case_5_analyze_cues_sound_at_each_racks_start_and_end_and_nowhere_else(
         assert any(abs(t - moment) <= 0.3 for t in loud), (moment, loud)
     for t in loud:  # ... and nowhere else (a cue lasts under 0.3 s)
         assert any(-0.3 <= t - moment <= 0.6 for moment in moments), (t, moments)
+
+
+def test_live_announces_each_rack_while_under_way_and_again_when_it_lands(tmp_path):
+    """Live (not analyze): rack_start as soon as the rack is recognised, rack_landed when it is labelled."""
+    cues = tmp_path / "cues.wav"
+    pipeline = build_pipeline(LiveOptions(source="sim", scene=SCENES / "two_racks.toml", headless=True,
+                                          no_audio=True, cue_track=cues), with_sinks=True)
+    pipeline.pacer = None  # as fast as the machine allows: media time is what the cues are placed by
+    pipeline.run()
+    sounder = next(s for s in pipeline.sinks if hasattr(s, "sounded"))
+    racks = [(t, name) for t, name in sounder.sounded if name.startswith("rack")]
+    assert [name for _, name in racks] == ["rack_start", "rack_landed"] * 2
+    for (started, _), truth in zip(racks[::2], load_scene(SCENES / "two_racks.toml").truth):
+        assert truth.start < started <= truth.end + 0.5  # recognised while the rack is still under way

@@ -12,7 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from assistant.focus.subject_events import Reading, SubjectEventLabeller
+from assistant.focus.subject_events import SubjectEventLabeller
+from assistant.focus.subject_series import Reading
 from assistant.focus.trends import hinge_knee
 
 FPS = 30.0
@@ -92,9 +93,20 @@ def test_a_pull_with_nobody_else_is_seen_from_the_background():
 
 
 def test_a_walk_inside_the_depth_of_field_with_focus_still_is_no_pull():
+    # a deep depth of field: the person 6 m away is nearly sharp too, and stays so
+    walker = (lambda t: 0.2, lambda t: ramp(t, 1.5, 3.5, 3.0, 1.5))
+    stander = (lambda t: 0.6, lambda t: 6.0)
+    assert run(6.0, {1: walker, 2: stander}) == []
+
+
+def test_a_pull_is_seen_when_the_only_other_subject_is_too_blurred_to_show_it():
+    """The stander's blur reads the same throughout (heavily blurred faces saturate), yet by the depth of field
+    her blur shows (4 times the limit at 1/3 dioptre from focus), a walk of 1/3 dioptre would have taken the
+    walker far out of focus had focus stayed: it followed her."""
     walker = (lambda t: 0.2, lambda t: ramp(t, 1.5, 3.5, 3.0, 1.5))
     stander = (lambda t: 4.0, lambda t: 6.0)
-    assert run(6.0, {1: walker, 2: stander}) == []
+    events = run(6.0, {1: walker, 2: stander})
+    assert [(e.type, e.from_id) for e in events] == [("pull", 1)]
 
 
 def test_a_subject_leaving_focus_with_nobody_arriving_is_soft():
@@ -126,3 +138,20 @@ def test_the_hinge_finds_where_a_series_left_its_level():
     ys = np.array([ramp(t, 1.2, 3.0, 0.0, 2.0) for t in ts]) + np.random.default_rng(3).normal(0, 0.02, ts.size)
     assert hinge_knee(ts, ys) == pytest.approx(1.2, abs=0.1)
     assert math.isclose(hinge_knee(ts[:4], ys[:4]), ts[0])
+
+
+def test_focus_arriving_on_a_standing_subject_with_nobody_followed_leaving_is_a_rack():
+    """The outgoing subject was never followed (too small, or focus came from a plane): the incoming one,
+    seen out of focus first and standing still, coming into focus is still a rack, from no one."""
+    arriving = (lambda t: smoothstep(t, 2.0, 3.0, 4.0, 0.2), lambda t: 3.0)
+    events = run(7.0, {2: arriving})
+    assert [(e.type, e.from_id, e.to_id) for e in events] == [("rack", None, 2)]
+    assert 1.9 <= events[0].start <= 2.5 and 2.7 <= events[0].end <= 3.2
+
+
+def test_focus_arriving_on_a_subject_whose_partner_was_lost_names_the_partner():
+    """The outgoing subject blurred out of detection before it read soft: the rack still names it."""
+    leaving = (lambda t: 0.2 if t < 2.1 else None, lambda t: 1.5)
+    arriving = (lambda t: smoothstep(t, 2.0, 3.0, 4.0, 0.2), lambda t: 3.0)
+    events = run(7.0, {1: leaving, 2: arriving})
+    assert [(e.type, e.from_id, e.to_id) for e in events] == [("rack", 1, 2)]
