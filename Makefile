@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT := out
 
-.PHONY: setup demo test bench bench-readme screenshot clean
+.PHONY: setup demo test bench bench-labels bench-labels-tune bench-readme screenshot clean
 
 setup: $(STAMP) system-libs
 
@@ -43,6 +43,14 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/bench.py
+
+# Labelling judged on 200 generated clips from the held-out seed range (clips cached in .cache/).
+bench-labels: setup
+	$(PY) benchmarks/labels.py --seeds 5000-5199
+
+# The same on the seed range the thresholds were tuned on.
+bench-labels-tune: setup
+	$(PY) benchmarks/labels.py --seeds 1000-1199
 
 # Run the benchmark and rewrite the results table in README.md.
 bench-readme: setup

@@ -109,3 +109,70 @@ def combine(scores: Sequence[LabelScore]) -> LabelScore:
     """Totals over several clips."""
     return LabelScore(sum(s.true_positives for s in scores), sum(s.false_positives for s in scores),
                       sum(s.false_negatives for s in scores), tuple(e for s in scores for e in s.onset_errors))
+
+
+EVENT_KINDS = ("rack", "pull", "soft")
+
+
+@dataclass(frozen=True)
+class TypedEvent:
+    """An event reduced to what scoring needs (a truth event or a labelled one)."""
+
+    type: str
+    start: float
+    end: float
+
+
+def confusion(events: Sequence, truth: Sequence, kinds: tuple[str, ...] = EVENT_KINDS) -> dict[tuple[str, str], int]:
+    """(truth type, labelled type) counts; "none" where one side has nothing overlapping in time.
+
+    Each truth event takes the labelled event overlapping it most (of any
+    type); labelled events overlapping no truth event count as (none, type).
+    """
+    counts: dict[tuple[str, str], int] = {}
+    predicted = [e for e in events if e.type in kinds]
+    used: set[int] = set()
+    for t in (t for t in truth if t.type in kinds):
+        overlaps = [(min(e.end, t.end) - max(e.start, t.start), i) for i, e in enumerate(predicted) if i not in used]
+        overlaps = [(o, i) for o, i in overlaps if o > 0]
+        if overlaps:
+            _, best = max(overlaps)
+            used.add(best)
+            key = (t.type, predicted[best].type)
+        else:
+            key = (t.type, "none")
+        counts[key] = counts.get(key, 0) + 1
+    for i, e in enumerate(predicted):
+        if i not in used and not any(min(e.end, t.end) - max(e.start, t.start) > 0 for t in truth):
+            counts[("none", e.type)] = counts.get(("none", e.type), 0) + 1
+    return counts
+
+
+@dataclass(frozen=True)
+class FocusAgreement:
+    """Per-subject in-focus flags against truth (blur <= 1 px in focus, >= 4 px out; between not counted)."""
+
+    agreed: int
+    judged: int
+    unjudged: int  # truth faces with a clear answer but no tracked subject or no flag on that frame
+
+    @property
+    def share(self) -> float:
+        return self.agreed / self.judged if self.judged else 1.0
+
+
+def focus_agreement(frames: Sequence[tuple[Sequence[tuple[Box, float]], Sequence[tuple[Box, bool | None]]]],
+                    sharp_px: float = 1.0, soft_px: float = 4.0, slack: float = 0.3) -> FocusAgreement:
+    """Score each frame's (truth faces as (box, blur px), subjects as (box, in_focus))."""
+    agreed = judged = unjudged = 0
+    for faces, subjects in frames:
+        for face_box, blur in faces:
+            if sharp_px < blur < soft_px:
+                continue
+            near = [flag for box, flag in subjects if _contains(face_box, box[0] + box[2] / 2, box[1] + box[3] / 2, slack)]
+            if not near or near[0] is None:
+                unjudged += 1
+                continue
+            judged += 1
+            agreed += int(near[0] == (blur <= sharp_px))
+    return FocusAgreement(agreed, judged, unjudged)
