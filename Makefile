@@ -46,7 +46,7 @@ bench: setup
 
 # Labelling judged on 200 generated clips from the held-out seed range (clips cached in .cache/).
 bench-labels: setup
-	$(PY) benchmarks/labels.py --seeds 5000-5199
+	$(PY) benchmarks/labels.py --seeds 7000-7199
 
 # The same on the seed range the thresholds were tuned on.
 bench-labels-tune: setup

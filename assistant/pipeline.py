@@ -1,6 +1,6 @@
 """The one pipeline behind ``live`` (and later ``analyze`` and ``rehearse``).
 
-source -> subjects (detect, track, range) -> sharpness -> events (classify) -> overlay -> sinks
+source -> subjects (detect, track, range) -> sharpness, blur widths -> events (classify) -> overlay -> sinks
 
 The loop is the only place that reads the wall clock (for pacing and the fps
 readout); every stage gets the frame's own timestamp. Sinks are closed in a
@@ -26,6 +26,7 @@ from assistant.outage import OutageLog
 from assistant.types import Event, Frame, FrameSource, NoSignal, SharpnessMap, Subject
 from assistant.units import to_metres
 from assistant.ui.overlay import OverlayStyle, Status, draw, no_signal_screen
+from assistant.vision.blur import BlurMeter
 from assistant.vision.sharpness import SharpnessMeter
 
 Command = str
@@ -160,6 +161,7 @@ class Pipeline:
             raise ValueError(f"max_frames must be >= 1, got {max_frames}")
         self.source = source
         self.meter = meter
+        self.blur = BlurMeter()
         self.sinks = list(sinks)
         self.controls = OperatorControls(style, director, subjects if hasattr(subjects, "assign_label") else None)
         self.pacer = pacer
@@ -247,7 +249,7 @@ class Pipeline:
             sharpness = self.meter.measure(frame.image, [s.box for s in subjects])
         except ValueError as exc:  # a frame the tile grid cannot cover: the source's size, not a bug
             raise SourceError(f"{self.source.description}: {exc}") from exc
-        blurs = sharpness.box_blur or (None,) * len(subjects)
+        blurs = self.blur.measure(frame.image, [s.box for s in subjects])
         subjects = tuple(replace(s, sharpness=v, blur_px=b) for s, v, b in zip(subjects, sharpness.boxes, blurs))
         focus_dpt = self.focus.position() if self.focus is not None else None
         events: tuple[Event, ...] = ()

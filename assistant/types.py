@@ -46,9 +46,7 @@ class SharpnessMap:
     """Per-region sharpness of one frame.
 
     ``tiles`` is a (rows, cols) array of exposure-normalised Laplacian variance;
-    ``boxes`` holds the same measure for each requested box, in request order,
-    and ``box_blur`` each box's blur width (Gaussian sigma in pixels,
-    ``assistant.vision.blur``), which unlike sharpness does not depend on texture.
+    ``boxes`` holds the same measure for each requested box, in request order.
     ``laplacian`` is the Laplacian (int16, at analysis resolution), kept for
     focus peaking; ``tile_size`` is (w, h) of one tile in frame pixels.
     """
@@ -57,11 +55,8 @@ class SharpnessMap:
     boxes: tuple[float, ...]
     tile_size: tuple[float, float]
     laplacian: np.ndarray = field(repr=False)
-    box_blur: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.box_blur and len(self.box_blur) != len(self.boxes):
-            raise ValueError(f"box_blur needs one value per box, got {len(self.box_blur)} for {len(self.boxes)}")
         if self.tiles.ndim != 2:
             raise ValueError(f"tiles must be a 2-D grid, got shape {self.tiles.shape}")
         if self.laplacian.ndim != 2:

@@ -8,8 +8,9 @@ false events per minute on clips where nothing happened, per-subject
 in-focus agreement, and F1 broken down by camera effect.
 
 The thresholds in ``config/default.toml`` were tuned on seeds 1000-1199
-(``--seeds 1000-1199``); the default, 5000-5199, is the held-out range the
-README reports.
+(``--seeds 1000-1199``); the default, 7000-7199, is the held-out range the
+README reports. (5000-5199 served as held out once, then its misses were
+diagnosed; it is no longer unseen.)
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ RENDER_VERSION = 1
 """Bump when the rig renders the same scene differently: cached clips are made again.
 (A changed scene is noticed by itself: the cache key holds a digest of the scene.)"""
 TUNING_SEEDS = "1000-1199"
-HELD_OUT_SEEDS = "5000-5199"
+HELD_OUT_SEEDS = "7000-7199"
 
 
 @dataclass(frozen=True)

@@ -84,14 +84,15 @@ class EventClassifier:
             self._last_subject_t = t
         clear = _clear_tiles(sharpness, [s.box for s in subjects])
         events = self.labeller.update(t, frame, readings, levels, clear)
-        events += self.planes.events(labelling=t - self._last_subject_t > PLANES_AFTER_S)
+        events += self.planes.events(labelling=t - self._last_subject_t > PLANES_AFTER_S, since=self._last_subject_t)
         self.judge.forget({s.id for s in subjects} | set(self.labeller.followed))
         return events
 
     def finish(self) -> list[Event]:
         """End of the clip: close moves in progress and emit what they complete."""
         events = self.labeller.finish()
-        events += self.planes.events(labelling=self._t - self._last_subject_t > PLANES_AFTER_S, final=True)
+        events += self.planes.events(labelling=self._t - self._last_subject_t > PLANES_AFTER_S, final=True,
+                                     since=self._last_subject_t)
         return sorted(events, key=lambda e: e.start)
 
 

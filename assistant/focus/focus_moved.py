@@ -29,6 +29,8 @@ SCALE_SOFT_RATIO = 2.0
 """... measured on subjects at least this far out of focus ..."""
 SCALE_MIN_APART_DPT = 0.05
 """... standing at least this far apart in dioptres."""
+IN_FOCUS_FLOOR = 0.5
+"""Blur ratios below this (well within focus) are compared as this: their changes are noise, not focus."""
 STILL_WITHIN = 1.08
 """A witness whose own distance changed more than this factor walked itself: it does not count."""
 
@@ -100,7 +102,9 @@ class FocusMotionEvidence:
             b = float(np.median([s.ratio for s in during[-5:]]))
             da, db = series.distance_near(during[0].t), series.distance_near(during[-1].t)
             walked = da is not None and db is not None and abs(math.log(db / da)) > math.log(STILL_WITHIN)
-            if not walked and abs(math.log(max(b, 0.05) / max(a, 0.05))) >= math.log(1.0 + self.shift_ratio):
+            # within focus the ratio is mostly noise: a change between 0.05 and 0.3 shows nothing
+            a, b = max(a, IN_FOCUS_FLOOR), max(b, IN_FOCUS_FLOOR)
+            if not walked and abs(math.log(b / a)) >= math.log(1.0 + self.shift_ratio):
                 return True
         return False
 

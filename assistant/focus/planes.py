@@ -22,6 +22,8 @@ from assistant.focus.trends import Move, TrendBank
 from assistant.schema import limits
 from assistant.types import Box, Event, SharpnessMap
 
+MAX_EVENT_S = 5.0
+"""Tile moves spread over longer than this are the camera moving (a pan), not a rack or a miss."""
 NEAR_TOP = math.log(3.0)
 """A tile within this factor of the sharpest tile counts as part of the sharp plane."""
 
@@ -58,8 +60,9 @@ class PlaneLabeller:
             self._tile_boxes = [sharpness.tile_box(r, c) for r in range(rows) for c in range(cols)]
         self._pending += self._tiles.push(t, frame, levels)
 
-    def events(self, labelling: bool, final: bool = False) -> list[Event]:
-        """Groups of moves that have settled, as events (dropped unlabelled while ``labelling`` is off)."""
+    def events(self, labelling: bool, final: bool = False, since: float = -float("inf")) -> list[Event]:
+        """Groups of moves that have settled, as events; dropped unlabelled while ``labelling`` is off, or
+        when they began before ``since`` (while faces were still followed) or last longer than any rack."""
         if final:
             self._pending += self._tiles.flush()
         if not self._pending:
@@ -78,7 +81,9 @@ class PlaneLabeller:
             if not settled:
                 break
             self._pending = [m for m in self._pending if m not in group]
-            event = self._label(group) if labelling else None
+            first_start = min(m.start_t for m in group)
+            usable = labelling and first_start >= since and end - first_start <= MAX_EVENT_S
+            event = self._label(group) if usable else None
             if event is not None:
                 events.append(event)
         return events

@@ -88,7 +88,8 @@ def _draw(seed: int, kind: str, rng: random.Random, assets: AssetLibrary) -> Sce
     )
     rig = _Rig(camera, rng)
     effects = tuple(e for e in EFFECTS if rng.random() < (0.35 if kind == "nothing" else 0.2))
-    duration = round(rng.uniform(6.0, 9.0), 2)
+    # quiet clips run longer: false events are counted per minute of them, so they need the minutes
+    duration = round(rng.uniform(12.0, 18.0) if kind == "nothing" else rng.uniform(6.0, 9.0), 2)
     if kind == "rack":
         layers, focus, truth = rig.racks(duration, rng.choice((1, 2)))
     elif kind == "pull":

@@ -28,7 +28,6 @@ import cv2
 import numpy as np
 
 from assistant.types import Box, SharpnessMap
-from assistant.vision.blur import MAX_SIGMA_PX, edge_blur_sigma
 
 
 class SharpnessMeter:
@@ -76,9 +75,8 @@ class SharpnessMeter:
             self.exposure_floor,
         )
         tile_size = (aw * k / cols, ah * k / rows)
-        measured = [self._box_measures(image, box) for box in boxes]
-        return SharpnessMap(tiles=tiles, boxes=tuple(m[0] for m in measured), tile_size=tile_size, laplacian=lap,
-                            box_blur=tuple(m[1] for m in measured))
+        box_values = tuple(self._box_sharpness(image, box) for box in boxes)
+        return SharpnessMap(tiles=tiles, boxes=box_values, tile_size=tile_size, laplacian=lap)
 
     def _analysis_grey(self, image: np.ndarray, k: int) -> np.ndarray:
         """The frame reduced by ``k`` (area average) and made grey, in reused buffers."""
@@ -96,8 +94,8 @@ class SharpnessMeter:
             buffer = self._scratch[name] = np.empty(shape, dtype)
         return buffer
 
-    def _box_measures(self, image: np.ndarray, box: Box) -> tuple[float, float]:
-        """(sharpness, blur width) of a subject box at full resolution, from the box and a one-pixel rim.
+    def _box_sharpness(self, image: np.ndarray, box: Box) -> float:
+        """A subject box at full resolution: its own Laplacian on the box and a one-pixel rim.
 
         Boxes are small (faces), so this costs little, and a subject's focus is
         judged on every pixel the camera gave even when the tiles are reduced.
@@ -106,12 +104,12 @@ class SharpnessMeter:
         x, y, w, h = box
         x0, y0, x1, y1 = max(0, x - 1), max(0, y - 1), min(width, x + w + 1), min(height, y + h + 1)
         if x1 - x0 < 4 or y1 - y0 < 4:
-            return 0.0, MAX_SIGMA_PX
+            return 0.0
         grey = cv2.cvtColor(image[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
         lap = cv2.Laplacian(grey, cv2.CV_16S)[1:-1, 1:-1]  # the rim only feeds the edge pixels
         _, std_l = cv2.meanStdDev(lap)
         brightness = max(cv2.mean(grey[1:-1, 1:-1])[0], self.exposure_floor)
-        return float(std_l[0, 0]) ** 2 / (brightness * brightness), edge_blur_sigma(grey)
+        return float(std_l[0, 0]) ** 2 / (brightness * brightness)
 
 
 def naive_tile_sharpness(image: np.ndarray, grid: tuple[int, int] = (9, 16)) -> np.ndarray:

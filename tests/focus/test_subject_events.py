@@ -155,3 +155,11 @@ def test_focus_arriving_on_a_subject_whose_partner_was_lost_names_the_partner():
     arriving = (lambda t: smoothstep(t, 2.0, 3.0, 4.0, 0.2), lambda t: 3.0)
     events = run(7.0, {1: leaving, 2: arriving})
     assert [(e.type, e.from_id, e.to_id) for e in events] == [("rack", 1, 2)]
+
+
+def test_noise_in_a_sharp_subjects_blur_is_no_witness_that_focus_moved():
+    """Someone walks up to the focus plane; the person already there stays sharp, their tiny blur ratio
+    wobbling (0.05 to 0.3): nothing happened to focus."""
+    standing = (lambda t: 0.05 if t < 3.0 else 0.3, lambda t: 4.7)
+    arriving = (lambda t: ramp(t, 1.0, 3.0, 6.0, 0.2), lambda t: ramp(t, 1.0, 5.0, 2.3, 4.8))
+    assert run(8.0, {1: arriving, 2: standing}) == []

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from assistant.sim.renderer import disk_kernel
-from assistant.vision.blur import MAX_SIGMA_PX, edge_blur_sigma
+from assistant.vision.blur import MAX_SIGMA_PX, BlurMeter, edge_blur_sigma
 
 DIAMETERS = [0, 2, 4, 6, 8]
 
@@ -60,3 +60,11 @@ def test_motion_blur_along_one_direction_does_not_read_as_defocus(astronaut):
 def test_a_flat_region_reads_as_blurred_beyond_measure():
     assert edge_blur_sigma(np.full((40, 40), 128, np.uint8)) == MAX_SIGMA_PX
     assert edge_blur_sigma(np.zeros((5, 40), np.uint8)) == MAX_SIGMA_PX
+
+
+def test_the_meter_reads_each_box_of_a_frame_and_calls_a_sliver_unmeasurable(astronaut):
+    frame = np.ascontiguousarray(np.concatenate([astronaut, disk(astronaut, 8)], axis=1))
+    sharp, soft, sliver = BlurMeter().measure(frame, [(100, 100, 300, 300), (612, 100, 300, 300), (10, 10, 2, 50)])
+    assert sharp == pytest.approx(edge_blur_sigma(grey(frame[99:401, 99:401])))
+    assert soft > sharp + 1.0
+    assert sliver == MAX_SIGMA_PX
