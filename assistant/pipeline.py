@@ -10,6 +10,7 @@ flushed logs.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -194,6 +195,12 @@ class Pipeline:
     def run(self) -> RunSummary:
         """Process frames until the source ends, ``max_frames``, or a sink says quit."""
         frames, last_t, stopped_by = 0, 0.0, "end of source"
+        # With sound on, the audio callback must get the interpreter within a millisecond or so: the
+        # stages' pure-Python stretches otherwise keep it waiting a switch interval (5 ms) at a time, and
+        # cues came out 60-170 ms late. Restored when the run ends.
+        switch_interval = sys.getswitchinterval()
+        if self._audio:
+            sys.setswitchinterval(AUDIO_SWITCH_INTERVAL_S)
         started = self._clock()
         previous: float | None = None
         try:
@@ -227,6 +234,7 @@ class Pipeline:
         except KeyboardInterrupt:
             stopped_by = "interrupted"
         finally:
+            sys.setswitchinterval(switch_interval)
             self._announce(self.outages.ended())  # a run that stops during an outage still logs its end
             self.close()
         return RunSummary(frames, last_t, self._clock() - started, stopped_by)
@@ -331,6 +339,8 @@ class Pipeline:
 
 
 TICKER_LINES = 4
+AUDIO_SWITCH_INTERVAL_S = 0.0005
+"""How long the loop may hold the interpreter before the audio callback thread gets a turn (sound on)."""
 
 
 def ticker_line(event: Event) -> str:
