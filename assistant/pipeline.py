@@ -257,8 +257,10 @@ class Pipeline:
             sharpness = self.meter.measure(frame.image, [s.box for s in subjects])
         except ValueError as exc:  # a frame the tile grid cannot cover: the source's size, not a bug
             raise SourceError(f"{self.source.description}: {exc}") from exc
-        blurs = self.blur.measure(frame.image, [s.box for s in subjects])
-        subjects = tuple(replace(s, sharpness=v, blur_px=b) for s, v, b in zip(subjects, sharpness.boxes, blurs))
+        # A coasting subject's box is the tracker's guess, not a face: its blur would mean nothing.
+        measured = [s for s in subjects if not s.coasting]
+        blurs = dict(zip((s.id for s in measured), self.blur.measure(frame.image, [s.box for s in measured])))
+        subjects = tuple(replace(s, sharpness=v, blur_px=blurs.get(s.id)) for s, v in zip(subjects, sharpness.boxes))
         focus_dpt = self.focus.position() if self.focus is not None else None
         events: tuple[Event, ...] = ()
         provisional: tuple[Event, ...] = ()

@@ -85,6 +85,11 @@ class LabelScore:
         return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 1.0
 
 
+def _overlap_s(a, b) -> float:
+    """Seconds two events' spans share (negative when apart)."""
+    return min(a.end, b.end) - max(a.start, b.start)
+
+
 def score_labels(events: Sequence, truth: Sequence, types: tuple[str, ...] = ("rack", "pull")) -> LabelScore:
     """Match events to truth of the same type whose time spans overlap, best overlap first."""
     predicted = [e for e in events if e.type in types]
@@ -92,7 +97,7 @@ def score_labels(events: Sequence, truth: Sequence, types: tuple[str, ...] = ("r
     pairs = []
     for i, e in enumerate(predicted):
         for j, t in enumerate(expected):
-            overlap = min(e.end, t.end) - max(e.start, t.start)
+            overlap = _overlap_s(e, t)
             if e.type == t.type and overlap > 0:
                 pairs.append((overlap, i, j))
     used_p, used_t, errors = set(), set(), []
@@ -133,7 +138,7 @@ def confusion(events: Sequence, truth: Sequence, kinds: tuple[str, ...] = EVENT_
     predicted = [e for e in events if e.type in kinds]
     used: set[int] = set()
     for t in (t for t in truth if t.type in kinds):
-        overlaps = [(min(e.end, t.end) - max(e.start, t.start), i) for i, e in enumerate(predicted) if i not in used]
+        overlaps = [(_overlap_s(e, t), i) for i, e in enumerate(predicted) if i not in used]
         overlaps = [(o, i) for o, i in overlaps if o > 0]
         if overlaps:
             _, best = max(overlaps)
@@ -143,7 +148,7 @@ def confusion(events: Sequence, truth: Sequence, kinds: tuple[str, ...] = EVENT_
             key = (t.type, "none")
         counts[key] = counts.get(key, 0) + 1
     for i, e in enumerate(predicted):
-        if i not in used and not any(min(e.end, t.end) - max(e.start, t.start) > 0 for t in truth):
+        if i not in used and not any(_overlap_s(e, t) > 0 for t in truth):
             counts[("none", e.type)] = counts.get(("none", e.type), 0) + 1
     return counts
 
