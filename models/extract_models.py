@@ -1,7 +1,9 @@
-"""Re-extract the BlazeFace models from the mediapipe 0.10.21 wheel and check their sha256.
+"""Re-extract the models from the mediapipe 0.10.21 wheel and check their sha256.
 
     python models/extract_models.py          # download the wheel, extract, verify
     python models/extract_models.py --check  # verify the files already here
+
+Current mediapipe releases ship no model files; this wheel is where they come from.
 """
 
 from __future__ import annotations
@@ -15,10 +17,20 @@ import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-WHEEL_FOLDER = "mediapipe/modules/face_detection/"
+FACE_FOLDER = "mediapipe/modules/face_detection/"
+SELFIE_FOLDER = "mediapipe/modules/selfie_segmentation/"
+WHEEL_FOLDERS = {
+    "face_detection_short_range.tflite": FACE_FOLDER,
+    "face_detection_full_range_sparse.tflite": FACE_FOLDER,
+    "selfie_segmentation.tflite": SELFIE_FOLDER,
+    "selfie_segmentation_landscape.tflite": SELFIE_FOLDER,
+}
+"""Where each model file lives inside the wheel."""
 MODELS = {
     "face_detection_short_range.tflite": "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
     "face_detection_full_range_sparse.tflite": "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+    "selfie_segmentation.tflite": "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+    "selfie_segmentation_landscape.tflite": "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd",
 }
 
 
@@ -40,7 +52,7 @@ def extract(folder: Path = HERE) -> None:
         wheel = next(Path(tmp).glob("mediapipe-0.10.21-*.whl"))
         with zipfile.ZipFile(wheel) as archive:
             for name in MODELS:
-                (folder / name).write_bytes(archive.read(WHEEL_FOLDER + name))
+                (folder / name).write_bytes(archive.read(WHEEL_FOLDERS[name] + name))
 
 
 def main() -> int:
