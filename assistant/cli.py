@@ -16,6 +16,7 @@ from typing import NoReturn, Sequence
 
 from assistant import __version__
 from assistant.errors import AssistantError, UserInputError
+from assistant.targeting import TARGET_RULES
 
 PROG = "focus-assistant"
 
@@ -139,7 +140,7 @@ def _shared_options(parser: argparse.ArgumentParser) -> None:
                         help="camera horizontal field of view in degrees, for distances (default: the rig's own, "
                              "else camera.hfov_deg)")
     parser.add_argument("--target", default="largest",
-                        choices=("A", "B", "C", "D", "left", "right", "largest", "nearest"),
+                        choices=TARGET_RULES,
                         help="who should be sharp (default: the largest face)")
     parser.add_argument("--subject", action="append", default=[], type=_subject_rule, metavar="LABEL=RULE",
                         help="which subject gets label A-D: left, right, largest, auto or a track ID, "

@@ -18,6 +18,7 @@ from assistant.focus.director import SuggestConfig
 from assistant.schema import limits, load_toml
 from assistant.vision.subjects import SearchConfig
 from assistant.vision.tracker import TrackerConfig
+from assistant.vision.witness import WitnessConfig
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class Config:
     sim: SimConfig = SimConfig()
     faces: SearchConfig = SearchConfig()
     tracker: TrackerConfig = TrackerConfig()
+    people: WitnessConfig = WitnessConfig()
     classify: ClassifierConfig = ClassifierConfig()
     suggest: SuggestConfig = SuggestConfig()
     drive: DriveConfig = DriveConfig()

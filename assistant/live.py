@@ -11,6 +11,7 @@ import contextlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from assistant.audio.cues import CueSink
@@ -32,9 +33,12 @@ from assistant.sinks import EventsSink, ProgressBar, RecorderSink, StatusPrinter
 from assistant.ui.overlay import OverlayStyle
 from assistant.ui.window import WindowSink, display_available
 from assistant.vision.faces import MODEL_FILES, MediaPipeFaceDetector
+from assistant.vision.people import PersonSegmenter
+from assistant.vision.ranging import RangeFilter
 from assistant.vision.sharpness import SharpnessMeter
 from assistant.vision.subjects import SubjectTracker
 from assistant.vision.tracker import Tracker
+from assistant.vision.witness import PersonWitness
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,8 @@ def build_pipeline(options: LiveOptions, with_sinks: bool = True, draw_overlay: 
         if options.cues is not None and director is not None:
             sinks.append(_rehearsal(options, director, source, sinks))
         every = config.faces.analyze_search_every if options.analyze else config.faces.search_every
-        subjects = subjects_from(config, hfov_deg, dict(options.subject_rules), every)
+        # analyze picks no target, so it keeps the steady search schedule its labelling was measured on
+        subjects = subjects_from(config, hfov_deg, dict(options.subject_rules), every, sweep=not options.analyze)
         if subjects is not None:
             opened.callback(subjects.close)
         opened.pop_all()  # success: the pipeline owns them now
@@ -138,7 +143,7 @@ def hfov_for(options: LiveOptions, config: Config, source: object) -> float:
 
 
 def subjects_from(config: Config, hfov_deg: float, rules: dict[str, str],
-                  search_every: int = 1) -> SubjectTracker | None:
+                  search_every: int = 1, sweep: bool = True) -> SubjectTracker | None:
     """The detection + tracking stage, or None when faces are off in the config."""
     if not config.faces.enabled:
         return None
@@ -147,7 +152,11 @@ def subjects_from(config: Config, hfov_deg: float, rules: dict[str, str],
     except ValueError as exc:
         raise ConfigError(f"--subject: {exc}") from exc
     detectors = {name: MediaPipeFaceDetector(name, config.faces.min_score) for name in MODEL_FILES}
-    return SubjectTracker(detectors, tracker, hfov_deg, config.faces, search_every)
+    drive = config.drive
+    witness = PersonWitness(PersonSegmenter(), config.people) if config.people.enabled else None
+    return SubjectTracker(detectors, tracker, hfov_deg, config.faces, search_every,
+                          partial(RangeFilter, drive.accel_sigma_m_s2, drive.jump_gate_sigmas, drive.persistence_frames),
+                          sweep, witness)
 
 
 def meter_from(config: Config) -> SharpnessMeter:

@@ -83,6 +83,8 @@ class EventStage(Protocol):
 
     def finish(self) -> list[Event]: ...
 
+    def cut(self, t: float) -> None: ...
+
     def take_provisional(self) -> list[Event]: ...
 
     def focus_state(self, subject_id: int) -> tuple[float | None, bool | None]: ...
@@ -253,14 +255,22 @@ class Pipeline:
         """One frame through the stages (no sinks)."""
         self._frame_size = (frame.width, frame.height)
         subjects = self.subjects.update(frame) if self.subjects is not None else ()
+        if getattr(self.subjects, "cut", False):  # a new shot: nothing under way carries over
+            if self.events is not None:
+                self.events.cut(frame.t)
+            if self.director is not None:
+                self.director.cut()
+            self._ticker.append(f"{frame.t:7.2f}s  cut to a new shot")
         try:
             sharpness = self.meter.measure(frame.image, [s.box for s in subjects])
         except ValueError as exc:  # a frame the tile grid cannot cover: the source's size, not a bug
             raise SourceError(f"{self.source.description}: {exc}") from exc
-        # A coasting subject's box is the tracker's guess, not a face: its blur would mean nothing.
-        measured = [s for s in subjects if not s.coasting]
+        # A coasting subject's box is the tracker's guess, not a face: its blur would mean nothing. Faces the
+        # subject stage found on this frame come with their blur already (it weighs their distance by it).
+        measured = [s for s in subjects if not s.coasting and s.blur_px is None]
         blurs = dict(zip((s.id for s in measured), self.blur.measure(frame.image, [s.box for s in measured])))
-        subjects = tuple(replace(s, sharpness=v, blur_px=blurs.get(s.id)) for s, v in zip(subjects, sharpness.boxes))
+        subjects = tuple(replace(s, sharpness=v, blur_px=s.blur_px if s.blur_px is not None else blurs.get(s.id))
+                         for s, v in zip(subjects, sharpness.boxes))
         focus_dpt = self.focus.position() if self.focus is not None else None
         events: tuple[Event, ...] = ()
         provisional: tuple[Event, ...] = ()
@@ -273,7 +283,10 @@ class Pipeline:
             subjects = tuple(replace(s, focus_score=score, in_focus=sharp) for s, (score, sharp) in zip(subjects, states))
         guidance = None
         if self.director is not None:
-            guidance, advised = self.director.step(frame.t, frame.index, subjects, focus_dpt)
+            searched_all = getattr(self.subjects, "searched_all", True)
+            people = getattr(self.subjects, "people", ())
+            guidance, advised = self.director.step(frame.t, frame.index, subjects, focus_dpt, searched_all,
+                                                   sharpness, people)
             events += tuple(advised)
         focus_m = None if focus_dpt is None else to_metres(focus_dpt)
         for warning in [*getattr(self.focus, "warnings", ()), *getattr(self.subjects, "warnings", ())]:

@@ -137,6 +137,12 @@ class Subject:
     (``assistant.focus.judge``)."""
     blur_px: float | None = None
     """Blur width on the face (Gaussian sigma, pixels; ``assistant.vision.blur``)."""
+    distance_speed_m_s: float | None = None
+    """Speed in depth from the distance filter (m/s, positive moving away); not in the tracks file."""
+    distance_moving: bool = False
+    """Walking in depth (the distance filter's judgement), so worth leading with focus."""
+    distance_jumped: bool = False
+    """The distance filter restarted on this frame: first sight or a jump in depth, not a walk."""
 
     def to_json(self) -> dict:
         return {

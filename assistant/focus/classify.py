@@ -88,6 +88,17 @@ class EventClassifier:
         self.judge.forget({s.id for s in subjects} | set(self.labeller.followed))
         return events
 
+    def cut(self, t: float) -> None:
+        """A cut to another shot: every move under way ends unlabelled (a cut is not a focus change).
+
+        Events completed before the cut stand; what the subjects and tiles did
+        before it says nothing about the new picture.
+        """
+        self.labeller = SubjectEventLabeller(self.config.subjects)
+        self.planes = PlaneLabeller(self.grid, self.config.planes)
+        self._verdicts = {}
+        self._last_subject_t = t  # the tile grid waits for the new shot as at the start of a clip
+
     def finish(self) -> list[Event]:
         """End of the clip: close moves in progress and emit what they complete."""
         events = self.labeller.finish()

@@ -18,12 +18,14 @@ Anti-hunting follows the pattern of libcamera's Raspberry Pi autofocus:
 - a move only ever goes one way; going back means ending it, settling and
   starting again through the dead zone and persistence.
 
-A subject walking in depth is followed with a small **velocity feed-forward**:
-the estimates feed a constant-velocity Kalman filter (over metres: people walk
-at a steady speed in metres) and focus is placed where the subject will be
-``lead_s`` from now (the time a command takes to reach the lens). The filter rejects a single estimate far outside its
-prediction; several in a row on the same side mean the subject really jumped
-(or the target changed), and the filter restarts there.
+The controller reads the subject's *filtered* range
+(:class:`~assistant.vision.ranging.Range`: the one distance filter, in the
+subject stage) and filters nothing again. A subject walking in depth is
+followed with a small **velocity feed-forward**: focus is placed where the
+subject will be ``lead_s`` from now (the time a command takes to reach the
+lens), but only while the range says it is moving - never on the frame a jump
+restarted the filter, whose speed is then unknown - so a step is not
+extrapolated into an overshoot.
 
 When the estimate itself is uncertain (its sigma in dioptres above
 ``probe_sigma_dpt``) and the caller measures the subject's sharpness, a held
@@ -32,8 +34,13 @@ it is, a parabola is fitted to log-sharpness over the lens positions actually
 reached, and focus moves to its peak. The difference between the peak and the
 estimate is then kept as the estimate's bias until the filter restarts.
 
-A **lost** target holds focus for ``lost_hold_s``, then holds for good or goes
-to ``safe_distance_m`` (``lost_action``); it never moves anywhere else.
+A **lost** target holds focus for ``lost_hold_s``, then (``lost_action``)
+searches for it, holds for good, or goes to ``safe_distance_m``. Before any
+target was ever found there is nothing to hold on to, so it searches at once.
+A search (:class:`~assistant.focus.search.FocusSearch`) runs only while the
+caller passes a ``contrast`` reading: the caller does so when nobody at all is
+in sight, so a visible face the targeting rules are still waiting for is
+never blurred by it.
 
 A :class:`RackMove` is an eased, scheduled move between two focus distances;
 the controller plays it on request (:meth:`TrackingController.start_rack`).
@@ -44,29 +51,30 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from assistant.focus.easing import EASINGS, ease
-from assistant import kalman
+from assistant.focus.search import FocusSearch, fit_peak
 from assistant.schema import check_limits, limits
 from assistant.units import to_dioptres, to_metres
-from assistant.vision.depth import DistanceEstimate
+from assistant.vision.ranging import Range
 
-KINDS = ("hold", "track", "rack", "probe", "safe")
+KINDS = ("hold", "track", "rack", "probe", "safe", "search")
 """What a :class:`FocusCommand` is doing: holding, following the subject, playing
-a rack, probing contrast, or going to (or holding at) the safe distance."""
-LOST_ACTIONS = ("hold", "safe")
-MOTION_SIGMAS = 3.0
-"""A subject counts as moving in depth when its filtered speed exceeds this many
-of its own standard deviations; below that, noise could explain the speed."""
+a rack, probing contrast, going to (or holding at) the safe distance, or
+searching the lens range for a subject nobody can see."""
+LOST_ACTIONS = ("search", "hold", "safe")
 DEADBAND_SIGMAS = 3.0
 """The dead zone widens to this many standard deviations of the filtered estimate
 when that is wider than ``deadband_dpt``: a noisy estimate must not steer focus."""
 MIN_SIGMA_DPT = 1e-4
-MIN_SIGMA_M = 1e-4
-"""Floors on an estimate's sigma, so a claimed-perfect estimate cannot divide by zero."""
+"""Floor on an estimate's sigma, so a claimed-perfect estimate cannot divide by zero."""
 NEAR_M, FAR_M = 0.05, 1000.0
-"""The subject filter works between these distances (1000 m is 0.001 dpt: infinity to a lens)."""
+"""Subjects are followed between these distances (1000 m is 0.001 dpt: infinity to a lens)."""
+SOFT_SEARCH_FRAMES = 6
+"""Frames a target must stay soft, with focus not moving toward it, before its region's contrast is searched."""
+SEARCH_COOLDOWN_S = 3.0
+"""A target's contrast is searched at most once in this long (a soft target may simply be soft)."""
+NEAR_SEARCH_M = 0.3
+"""Without known lens limits, a search covers infinity to this distance."""
 PROBE_TIMEOUT_FRAMES = 15
 """A probe position the lens has not reached after this many frames is given up."""
 
@@ -87,15 +95,17 @@ class DriveConfig:
     max_slew_dpt_s: float = field(default=3.0, metadata=limits(lo=0.0, lo_open=True, hi=1000.0))
     settle_frames: int = field(default=3, metadata=limits(lo=0, hi=120))
     lead_s: float = field(default=0.033, metadata=limits(lo=0.0, hi=1.0))
-    accel_sigma_m_s2: float = field(default=2.0, metadata=limits(lo=0.0, lo_open=True, hi=100.0))
+    # The subject distance filter's (assistant.vision.ranging), kept under [drive] where users set them.
+    accel_sigma_m_s2: float = field(default=4.0, metadata=limits(lo=0.0, lo_open=True, hi=100.0))
     jump_gate_sigmas: float = field(default=4.0, metadata=limits(lo=1.0, hi=100.0))
     lost_hold_s: float = field(default=1.0, metadata=limits(lo=0.0, hi=60.0))
-    lost_action: str = field(default="hold", metadata=limits(choices=LOST_ACTIONS))
+    lost_action: str = field(default="search", metadata=limits(choices=LOST_ACTIONS))
     safe_distance_m: float = field(default=3.0, metadata=limits(lo=0.05))
     probe_sigma_dpt: float = field(default=0.04, metadata=limits(lo=0.0, lo_open=True, hi=10.0))
     probe_step_dpt: float = field(default=0.05, metadata=limits(lo=0.0, lo_open=True, hi=1.0))
     probe_dwell_frames: int = field(default=1, metadata=limits(lo=0, hi=30))
     probe_rounds: int = field(default=3, metadata=limits(lo=0, hi=10))
+    search_speed_dpt_s: float = field(default=4.0, metadata=limits(lo=0.0, lo_open=True, hi=1000.0))
 
     def __post_init__(self) -> None:
         check_limits(self)
@@ -200,85 +210,6 @@ class RackMove:
         return t >= self.end_t
 
 
-class _WalkFilter:
-    """Constant-velocity Kalman filter over the subject's distance in metres.
-
-    Metres, not dioptres, because people walk at a steady speed in metres; a
-    steady walk is an accelerating one in dioptres (``2 v^2 / d^3``), which a
-    constant-velocity model in dioptres would lag. Only this filter uses metres.
-
-    A measurement further than ``gate`` sigmas from the prediction is not
-    used; ``persistence`` of them in a row on the same side restart the filter
-    at the newest one (a jump, not noise).
-    """
-
-    def __init__(self, accel_sigma: float, gate: float, persistence: int) -> None:
-        self.accel_sigma = accel_sigma
-        self.gate = gate
-        self.persistence = persistence
-        self.x: list[float] | None = None  # [metres, metres per second]
-        self.p = [[0.0, 0.0], [0.0, 0.0]]
-        self.t = 0.0
-        self._outliers = 0
-        self._outlier_sign = 0.0
-
-    def reset(self) -> None:
-        self.x = None
-        self._outliers = 0
-
-    def update(self, t: float, z: float, sigma: float) -> bool:
-        """Fold in measurement ``z`` (m, one-sigma ``sigma``); True when the filter (re)started."""
-        r = sigma * sigma
-        if self.x is None:
-            self._start(t, z, r)
-            return True
-        x, p = self._propagate(t)
-        s = kalman.innovation_variance(p, r)
-        innovation = z - x[0]
-        if innovation * innovation > self.gate * self.gate * s:
-            sign = math.copysign(1.0, innovation)
-            self._outliers = self._outliers + 1 if sign == self._outlier_sign else 1
-            self._outlier_sign = sign
-            if self._outliers >= self.persistence:
-                self._start(t, z, r)
-                return True
-            self.x, self.p, self.t = x, p, t  # coast on the prediction
-            return False
-        self._outliers = 0
-        self.x, self.p = kalman.correct(x, p, z, r)
-        self.t = t
-        return False
-
-    @property
-    def position(self) -> float:
-        assert self.x is not None
-        return self.x[0]
-
-    @property
-    def speed(self) -> float:
-        assert self.x is not None
-        return self.x[1]
-
-    @property
-    def position_sigma(self) -> float:
-        return math.sqrt(max(self.p[0][0], 0.0))
-
-    @property
-    def speed_sigma(self) -> float:
-        return math.sqrt(max(self.p[1][1], 0.0))
-
-    def _start(self, t: float, z: float, r: float) -> None:
-        # Speed starts unknown to within about a walking pace (1 m/s).
-        self.x = [z, 0.0]
-        self.p = [[r, 0.0], [0.0, 1.0]]
-        self.t = t
-        self._outliers = 0
-
-    def _propagate(self, t: float) -> tuple[list[float], list[list[float]]]:
-        assert self.x is not None
-        return kalman.predict(self.x, self.p, t - self.t, self.accel_sigma)
-
-
 @dataclass
 class _Probe:
     """A contrast probe in progress: positions still to visit and samples taken."""
@@ -290,24 +221,6 @@ class _Probe:
     rounds_left: int = 0
     waited: int = 0  # frames spent on the current position
     arrived: int = 0  # frames since the lens reached the current position
-
-
-def fit_peak(samples: list[tuple[float, float]]) -> float | None:
-    """Focus (dpt) of the peak of a parabola fitted to log-sharpness, or None without a peak.
-
-    Sharpness against defocus is close to a Gaussian near focus, so its
-    logarithm is close to a parabola; least squares over all ``(focus, sharpness)``
-    samples, which need at least three distinct focus positions.
-    """
-    if len({round(x, 9) for x, _ in samples}) < 3:
-        return None
-    xs = np.array([x for x, _ in samples])
-    ys = np.log(np.maximum([s for _, s in samples], 1e-12))
-    centre = float(xs.mean())  # fit around the samples' centre for a well-conditioned fit
-    a, b, _ = np.polyfit(xs - centre, ys, 2)
-    if a >= 0:
-        return None  # a valley or a slope: no peak to go to
-    return centre - float(b) / (2.0 * float(a))
 
 
 class TrackingController:
@@ -327,7 +240,6 @@ class TrackingController:
                 raise ValueError(f"limits_dpt must be (min, max) dioptres with 0 <= min < max, got {limits_dpt}")
         self.config = config
         self.limits_dpt = limits_dpt
-        self._filter = _WalkFilter(config.accel_sigma_m_s2, config.jump_gate_sigmas, config.persistence_frames)
         self._command: float | None = None
         self._t: float | None = None
         self._moving = False
@@ -340,6 +252,11 @@ class TrackingController:
         self._refined = False
         self._probe: _Probe | None = None
         self._rack: RackMove | None = None
+        self._search: FocusSearch | None = None
+        self._search_kind = ""  # "lost": nobody in sight; "soft": the target's own contrast
+        self._searched_at = -math.inf
+        self._soft_frames = 0
+        self._ever_followed = False
 
     # ------------------------------------------------------------------ operator
     def start_rack(self, move: RackMove) -> None:
@@ -357,16 +274,22 @@ class TrackingController:
     def step(
         self,
         t: float,
-        target: DistanceEstimate | None,
+        target: Range | None,
         lens_position_dpt: float,
         sharpness: float | None = None,
+        contrast: float | None = None,
+        soft: bool = False,
     ) -> FocusCommand:
         """The focus command for the frame at time ``t``.
 
-        ``target`` is this frame's distance estimate for the subject to keep
+        ``target`` is this frame's filtered range of the subject to keep
         sharp (None while it is not seen); ``lens_position_dpt`` is where the
         lens is now; ``sharpness`` is the subject's measured sharpness in this
-        frame, used only to refine an uncertain estimate by contrast.
+        frame, used only to refine an uncertain estimate by contrast;
+        ``contrast`` is the sharpness of the region a search would climb (the
+        target's, or where people are while nobody is in sight), None where no
+        search may run; ``soft``: the picture says the target is out of focus
+        (its blur), so focus that stays soft means the estimate is wrong.
         """
         if not math.isfinite(t):
             raise ValueError(f"t must be a finite time in seconds, got {t}")
@@ -374,8 +297,8 @@ class TrackingController:
             raise ValueError(f"steps must come in time order ({t} after {self._t})")
         if not math.isfinite(lens_position_dpt):
             raise ValueError(f"lens_position_dpt must be a finite number of dioptres, got {lens_position_dpt}")
-        if target is not None and not (target.metres > 0 and target.sigma_m >= 0):
-            raise ValueError(f"a target needs a distance > 0 m and a sigma >= 0, got {target}")
+        if target is not None and not isinstance(target, Range):
+            raise ValueError(f"a target is a Range (the subject's filtered distance), got {type(target).__name__}")
         dt = 0.0 if self._t is None else t - self._t
         self._t = t
         if self._command is None:
@@ -384,8 +307,11 @@ class TrackingController:
         if self._rack is not None:
             return self._play_rack(t)
         if target is None:
-            return self._lost(t, dt)
-        return self._follow(t, dt, target, lens_position_dpt, sharpness)
+            return self._lost(t, dt, lens_position_dpt, contrast)
+        self._ever_followed = True
+        if self._search is not None and self._search_kind == "lost":
+            self._search = None  # the target is back: follow it
+        return self._follow(t, dt, target, lens_position_dpt, sharpness, contrast, soft)
 
     # ------------------------------------------------------------------ rack
     def _play_rack(self, t: float) -> FocusCommand:
@@ -400,21 +326,39 @@ class TrackingController:
         return FocusCommand(t, self._command, "rack")
 
     # ------------------------------------------------------------------ lost
-    def _lost(self, t: float, dt: float) -> FocusCommand:
+    def _lost(self, t: float, dt: float, lens_dpt: float, contrast: float | None) -> FocusCommand:
         cfg = self.config
         if self._lost_since is None:
             self._lost_since = t
             self._restart_target()
         assert self._command is not None
-        if t - self._lost_since < cfg.lost_hold_s or cfg.lost_action == "hold":
+        waited = t - self._lost_since >= cfg.lost_hold_s
+        if self._search is not None and self._search_kind == "soft" and contrast is not None:
+            return self._searching(t, lens_dpt, contrast)  # the face blurs out of the detector mid-search
+        if cfg.lost_action == "search" and (waited or not self._ever_followed):
+            if contrast is None:  # someone is in sight, or nothing to measure: pause the search
+                return FocusCommand(t, self._command, "hold")
+            return self._searching(t, lens_dpt, contrast)
+        if not waited or cfg.lost_action == "hold":
             return FocusCommand(t, self._command, "hold")
         safe = self._clamp(to_dioptres(cfg.safe_distance_m))
         self._command = self._slew(self._command, safe, dt)
         return FocusCommand(t, self._command, "safe")
 
+    def _searching(self, t: float, lens_dpt: float, contrast: float | None, kind: str = "lost") -> FocusCommand:
+        """Sweep the lens range for the best contrast, once; afterwards hold where it ended."""
+        if self._search is None:
+            limits_dpt = self.limits_dpt or (0.0, max(1.0 / NEAR_SEARCH_M, lens_dpt))
+            self._search = FocusSearch(limits_dpt, lens_dpt, self.config.search_speed_dpt_s)
+            self._search_kind = kind
+            self._searched_at = t
+        if self._search.done:
+            return FocusCommand(t, self._command, "hold")
+        self._command = self._clamp(self._search.step(t, lens_dpt, contrast))
+        return FocusCommand(t, self._command, "search")
+
     def _restart_target(self) -> None:
-        """Forget the subject: the next estimate starts the filter afresh."""
-        self._filter.reset()
+        """Forget the subject: the next range is news (no bias, no probe, no move under way)."""
         self._bias = 0.0
         self._refined = False
         self._probe = None
@@ -422,24 +366,32 @@ class TrackingController:
         self._streak = 0
 
     # ------------------------------------------------------------------ follow
-    def _follow(
-        self, t: float, dt: float, target: DistanceEstimate, lens_dpt: float, sharpness: float | None
-    ) -> FocusCommand:
+    def _follow(self, t: float, dt: float, target: Range, lens_dpt: float, sharpness: float | None,
+                contrast: float | None, soft: bool) -> FocusCommand:
         cfg = self.config
         self._lost_since = None
-        metres = min(target.metres, FAR_M)
-        sigma = max(MIN_SIGMA_DPT, target.sigma_m / metres ** 2)  # the estimate's sigma in dioptres
-        if self._filter.update(t, metres, max(MIN_SIGMA_M, target.sigma_m)):
+        if self._search is not None:
+            if not self._search.done:
+                return self._searching(t, lens_dpt, contrast, "soft")
+            # Sharp where the target's region is sharpest: its face is now clear enough to range again.
+            self._search = None
+            self._settle_left = cfg.settle_frames
+        elif self._wants_search(t, soft, contrast, target):
+            self._probe = None
+            self._moving = False
+            return self._searching(t, lens_dpt, contrast, "soft")
+        distance = min(FAR_M, max(NEAR_M, target.metres))
+        sigma = max(MIN_SIGMA_DPT, target.sigma_m / distance ** 2)  # the estimate's sigma in dioptres
+        if target.jumped:
             # A fresh start (first sight, or a jump): the old bias and probe no longer apply.
             self._bias = 0.0
             self._refined = False
             self._probe = None
-        distance = max(NEAR_M, self._filter.position)
         estimate = 1.0 / distance
-        speed = -self._filter.speed / distance ** 2  # dioptres per second
-        moving = abs(self._filter.speed) > MOTION_SIGMAS * self._filter.speed_sigma
+        speed = -target.speed_m_s / distance ** 2  # dioptres per second
+        moving = target.moving
         # An error the estimate cannot resolve is no reason to move.
-        deadband = max(cfg.deadband_dpt, DEADBAND_SIGMAS * self._filter.position_sigma / distance ** 2)
+        deadband = max(cfg.deadband_dpt, DEADBAND_SIGMAS * sigma)
         subject = estimate + self._bias
         desired = self._clamp(subject + (speed * cfg.lead_s if moving else 0.0))
         subject_out = max(0.0, subject)
@@ -487,6 +439,19 @@ class TrackingController:
         return FocusCommand(t, self._command, "track", subject_out)
 
     # ------------------------------------------------------------------ probe
+    def _wants_search(self, t: float, soft: bool, contrast: float | None, target: Range) -> bool:
+        """The picture has said soft for a while though focus is not on its way anywhere.
+
+        A face blurred far enough reads much too near (blur widens its box), so
+        the estimate itself is wrong and following it, or probing around it,
+        cannot help; only the contrast of the target's region can tell where it
+        is sharp. Not again within ``SEARCH_COOLDOWN_S`` of the last search.
+        """
+        settled = not self._moving and not target.moving
+        self._soft_frames = self._soft_frames + 1 if soft and settled else 0
+        return (contrast is not None and self._soft_frames >= SOFT_SEARCH_FRAMES
+                and t - self._searched_at >= SEARCH_COOLDOWN_S)
+
     def _wants_probe(self, sigma: float, sharpness: float | None, moving: bool) -> bool:
         cfg = self.config
         return (

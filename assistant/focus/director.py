@@ -10,26 +10,27 @@
   logged with origin ``driven`` and labelled ``pull`` (following one subject)
   or ``rack`` (a move to another subject on request).
 
-The target is the operator's choice (a label A-D, or left, right, largest,
-nearest), else the largest face; once chosen it stays on that subject's ID
-until that subject is gone, so it never jumps to a passer-by.
+Who the target is comes from :mod:`assistant.targeting` (the operator's
+choice, else the largest face once the whole frame has been searched; it then
+sticks to that subject's ID). Until there is a target, nothing is advised,
+driven or announced: a start with nobody found is silent, not "lost".
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.focus.controller import DriveConfig, RackMove, TrackingController
 from assistant.schema import limits
-from assistant.types import Event, Subject
+from assistant.targeting import RACK_TARGETS, Targeting, rack_subject
+from assistant.focus.search import region_contrast
+from assistant.types import Box, Event, SharpnessMap, Subject
 from assistant.units import to_dioptres, to_metres
-from assistant.vision.depth import DistanceEstimate
+from assistant.vision.ranging import Range
 
 MODES = ("suggest", "drive")
-TARGET_RULES = ("A", "B", "C", "D", "left", "right", "largest", "nearest")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Guidance:
     mode: str
     target_id: int | None = None
     target_label: str = ""
-    direction: str = "none"  # nearer | farther | hold | lost | none | rack | paused
+    direction: str = "none"  # nearer | farther | hold | lost | none | rack | paused | search
     delta_m: float | None = None
     delta_dpt: float | None = None
 
@@ -59,6 +60,8 @@ class Guidance:
             return f"{self.mode}: no target"
         if self.direction == "lost":
             return f"{self.mode}: target {who} lost"
+        if self.direction == "search":
+            return f"{self.mode}: searching focus for a subject"
         if self.direction == "paused":
             return f"{self.mode} PAUSED: manual focus (e re-engages)"
         if self.direction in ("hold", "rack"):
@@ -106,11 +109,16 @@ class RackRequest:
         return self.to if self.to is not None else f"{self.distance_m:g} m"
 
 
-RACK_TARGETS = ("A", "B", "C", "D", "left", "right")
-
 NUDGE_DPT = 0.05
 """One follow-focus nudge (, or .): about a depth of field at f/2 on the rig's lens."""
 
+
+SEARCH_AFTER_S = 0.3
+"""Drive mode searches the lens range only once nobody has been in sight this long (a discovery sweep)."""
+
+SEARCH_BOX_SHARE = 0.4
+"""A search climbs the contrast of the middle of the target's box (this share of its size): the detector's box
+on a blurred face is the face widened by the blur, and its rim is background with a focus plane of its own."""
 
 SETTLED_S = 0.5
 """A driven follow counts as finished after this long without a command change (the
@@ -137,12 +145,10 @@ class FocusDirector:
                  limits_dpt: tuple[float, float] | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; expected suggest or drive")
-        if target not in TARGET_RULES:
-            raise ValueError(f"unknown target {target!r}; expected one of: {', '.join(TARGET_RULES)}")
         if mode == "drive" and driver is None:
             raise ValueError("drive mode needs a focus driver: use --source sim (the rig's lens) or a --driver")
         self.mode = mode
-        self.rule = target
+        self.targeting = Targeting(target)
         self.suggest = suggest
         self.driver = driver
         self.drive_config = drive
@@ -152,7 +158,6 @@ class FocusDirector:
         self._faulted = False
         self._operator_events: list[Event] = []
         self._t, self._frame = 0.0, 0
-        self.target_id: int | None = None
         self._off_frames = 0
         self._advised = False
         self._sharp_distance: float | None = None
@@ -161,16 +166,28 @@ class FocusDirector:
         self._previous: tuple[float, int, float] | None = None  # last (t, frame, command)
         self._pending_rack: RackRequest | None = None
         self._scheduled: list[tuple[float, RackRequest]] = []
+        self._someone_seen_at: float | None = None
+        self._nobody = False  # nobody in sight for SEARCH_AFTER_S
+        self._sharpness: SharpnessMap | None = None
+        self._people: tuple[Box, ...] = ()
+        self._search_box: Box | None = None  # the target's region, frozen while a search climbs its contrast
+        self._searching = False
 
     # ------------------------------------------------------------------ operator
     def request_rack(self, label: str | RackRequest) -> None:
         """Rack on the next frame: to the subject labelled ``label`` ("rack to B"), or as requested."""
         self._pending_rack = label if isinstance(label, RackRequest) else RackRequest(label)
 
+    @property
+    def target_id(self) -> int | None:
+        return self.targeting.target_id
+
     def select(self, subject_id: int) -> None:
         """Make ``subject_id`` the target; it stays the target until it is gone."""
-        self.rule = "manual"
-        self.target_id = subject_id
+        self.targeting.select(subject_id)
+        self._new_target()
+
+    def _new_target(self) -> None:
         self._advised = False
         self._sharp_distance = None
 
@@ -229,6 +246,14 @@ class FocusDirector:
         self.driver.move_to(here + step)
         return True
 
+    def cut(self) -> None:
+        """A cut to another shot: a rack or follow under way is dropped, and the target is chosen again
+        (``largest``/``nearest`` once the new picture has been searched; a label when it is given again)."""
+        self._forget_moves()
+        self.targeting.forget()
+        if self.controller is not None:
+            self.controller = TrackingController(self.drive_config, self.limits_dpt)
+
     def _forget_moves(self) -> None:
         """Drop a rack or follow in progress: it was interrupted, so it is never logged as landed."""
         self._rack = None
@@ -246,17 +271,31 @@ class FocusDirector:
         self._scheduled.append((at_t, request))
         self._scheduled.sort(key=lambda item: item[0])
 
-    def step(self, t: float, frame: int, subjects: Sequence[Subject],
-             focus_dpt: float | None) -> tuple[Guidance, list[Event]]:
-        """This frame's guidance, and the suggested or driven events it completed."""
+    def step(self, t: float, frame: int, subjects: Sequence[Subject], focus_dpt: float | None,
+             searched_all: bool = True, sharpness: SharpnessMap | None = None,
+             people: Sequence[Box] = ()) -> tuple[Guidance, list[Event]]:
+        """This frame's guidance, and the suggested or driven events it completed.
+
+        ``searched_all``: the whole frame has been searched for faces since the
+        start (or the last cut); until then ``largest``/``nearest`` wait.
+        ``sharpness`` (this frame's map) and ``people`` (person boxes) give
+        drive mode the contrast to climb when its target cannot be ranged.
+        """
         self._t, self._frame = t, frame
+        in_sight = any(not s.coasting for s in subjects)
+        if in_sight or self._someone_seen_at is None:
+            self._someone_seen_at = t  # the first frame starts the wait too
+        self._nobody = not in_sight and t - self._someone_seen_at >= SEARCH_AFTER_S
+        self._sharpness, self._people = sharpness, tuple(people)
         events, self._operator_events = self._operator_events, []
         while self._scheduled and self._scheduled[0][0] <= t + 1e-9:
             self._pending_rack = self._scheduled.pop(0)[1]
         if self._pending_rack is not None:
             events += self._start_rack(t, frame, subjects, focus_dpt, self._pending_rack)
             self._pending_rack = None
-        target = self._choose_target(subjects)
+        target = self.targeting.update(subjects, searched_all)
+        if self.targeting.changed:
+            self._new_target()
         if self.mode == "drive" and self.paused:
             guidance, more = Guidance(self.mode, self.target_id, target.label if target else "", "paused"), []
         elif self.mode == "drive":
@@ -274,31 +313,6 @@ class FocusDirector:
         self.mode, self.paused, self.controller = "suggest", False, None
         self._forget_moves()
         return [Event("fault", t, t, frame, frame, "driven", detail=fault)]
-
-    # ------------------------------------------------------------------ target
-    def _choose_target(self, subjects: Sequence[Subject]) -> Subject | None:
-        live = {s.id: s for s in subjects}
-        if self.rule in ("A", "B", "C", "D"):
-            labelled = next((s for s in subjects if s.label == self.rule), None)
-            if labelled is not None:
-                self.target_id = labelled.id
-        if self.target_id in live:
-            return live[self.target_id]
-        seen = [s for s in subjects if not s.coasting]
-        if not seen or self.rule in ("A", "B", "C", "D", "manual"):
-            return None
-        if self.rule == "left":
-            choice = min(seen, key=lambda s: s.box[0])
-        elif self.rule == "right":
-            choice = max(seen, key=lambda s: s.box[0] + s.box[2])
-        elif self.rule == "nearest":
-            choice = min(seen, key=lambda s: s.distance_m if s.distance_m else math.inf)
-        else:
-            choice = max(seen, key=lambda s: s.box[2] * s.box[3])
-        self.target_id = choice.id
-        self._advised = False
-        self._sharp_distance = None
-        return choice
 
     # ------------------------------------------------------------------ suggest
     def _advise(self, t: float, frame: int, target: Subject | None,
@@ -343,9 +357,11 @@ class FocusDirector:
         origin_id = self.target_id
         start_m = to_metres(focus_dpt) if focus_dpt is not None else next(
             (s.distance_m for s in subjects if s.id == origin_id and s.distance_m), None)
-        self.rule = to.label if to is not None and to.label else "manual"
-        self.target_id = to.id if to is not None else None
-        self._advised = False
+        if to is not None and to.label:
+            self.targeting.follow_label(to.label, to.id)
+        else:
+            self.targeting.select(to.id if to is not None else None)
+        self._new_target()
         box = to.box if to is not None else None
         to_id = to.id if to is not None else None
         if self.mode == "suggest" or self.paused:
@@ -369,18 +385,31 @@ class FocusDirector:
             if target is not None and target.distance_m is not None:
                 self.driver.move_to(to_dioptres(target.distance_m))
             return Guidance(self.mode, self.target_id, target.label if target else "", "none"), []
-        estimate = None
-        if target is not None and target.distance_m is not None and not target.coasting:
-            estimate = DistanceEstimate(target.distance_m, target.distance_sigma_m or 0.05 * target.distance_m)
-        command = self.controller.step(t, estimate, lens, target.sharpness if target else None)
+        estimate = target_range(target) if target is not None and not target.coasting else None
+        soft = target is not None and target.in_focus is False
+        contrast = self._search_contrast(target)
+        command = self.controller.step(t, estimate, lens, target.sharpness if target else None, contrast, soft)
+        self._searching = command.kind == "search"
         self.driver.move_to(command.target_dpt)
         events = self._log_driven(t, frame, command.kind, command.target_dpt, target)
         label = target.label if target else ""
-        if command.kind == "rack":
-            return Guidance(self.mode, self.target_id, label, "rack"), events
+        if command.kind in ("rack", "search"):
+            return Guidance(self.mode, self.target_id, label, command.kind), events
         if target is None:
-            return Guidance(self.mode, self.target_id, label, "lost"), events
+            return Guidance(self.mode, self.target_id, label, "lost" if self.targeting.found else "none"), events
         return Guidance(self.mode, target.id, label, "hold"), events
+
+    def _search_contrast(self, target: Subject | None) -> float | None:
+        """The contrast a search would climb: the target's region (held still while a search runs, as the
+        detector's box on a blurred face keeps changing), or where people are while nobody is in sight."""
+        if self._sharpness is None:
+            return None
+        if self._searching and self._search_box is not None:
+            return region_contrast(self._sharpness, [self._search_box])
+        if target is not None and not target.coasting:
+            self._search_box = grown(target.box, SEARCH_BOX_SHARE)
+            return region_contrast(self._sharpness, [self._search_box])
+        return region_contrast(self._sharpness, self._people) if self._nobody else None
 
     def _log_driven(self, t: float, frame: int, kind: str, command: float, target: Subject | None) -> list[Event]:
         """Turn the command stream into driven events: a rack when it lands, a pull when a follow settles."""
@@ -412,17 +441,20 @@ class FocusDirector:
         return events
 
 
-def rack_subject(subjects: Sequence[Subject], to: str) -> Subject | None:
-    """The subject a rack goes to: by label, or the one seen at that side of frame now."""
-    if to in ("A", "B", "C", "D"):
-        return next((s for s in subjects if s.label == to), None)
-    seen = [s for s in subjects if not s.coasting and s.distance_m is not None]
-    if not seen:
+def grown(box: Box, factor: float) -> Box:
+    """``box`` scaled by ``factor`` about its centre."""
+    x, y, w, h = box
+    gw, gh = round(w * factor), round(h * factor)
+    return (round(x + (w - gw) / 2), round(y + (h - gh) / 2), gw, gh)
+
+
+def target_range(subject: Subject) -> Range | None:
+    """The subject's filtered range as the controller takes it, or None without a distance."""
+    if subject.distance_m is None:
         return None
-    centre_x = {s.id: s.box[0] + s.box[2] / 2 for s in seen}
-    if to == "left":
-        return min(seen, key=lambda s: centre_x[s.id])
-    return max(seen, key=lambda s: centre_x[s.id])
+    sigma = subject.distance_sigma_m if subject.distance_sigma_m is not None else 0.05 * subject.distance_m
+    return Range(subject.distance_m, sigma, subject.distance_speed_m_s or 0.0, subject.distance_moving,
+                 subject.distance_jumped)
 
 
 def _confidence(subject: Subject) -> float:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.focus.director import FocusDirector, rack_subject
+from assistant.focus.director import FocusDirector
+from assistant.targeting import rack_subject
 from assistant.pipeline import Command, FrameResult
 from assistant.rehearse.cuesheet import Cue, CueSheet
 from assistant.timecode import timecode_seconds

@@ -54,6 +54,12 @@ class Detection:
         return x + w / 2, y + h / 2
 
     @property
+    def pixel_box(self) -> Box:
+        """The box rounded to whole pixels, as the rest of the pipeline handles boxes."""
+        x, y, w, h = self.box
+        return (round(x), round(y), round(w), round(h))
+
+    @property
     def eye_distance_px(self) -> float | None:
         """Pixel distance between the eye keypoints, or None without keypoints."""
         if len(self.keypoints) < 2:

@@ -12,20 +12,30 @@ everything every frame. Each frame gets *one* search:
   the whole frame and four overlapping tiles (so faces down to ~40 px in a
   1280-wide frame are found too).
 
+At the start, and whenever someone appears in a frame that was empty, the
+planner makes one *sweep*: every discovery region searched, every other
+frame (crops confirm what it finds in between). Until the sweep is done
+:attr:`SubjectTracker.searched_all` is False, so a rule that compares faces
+(``--target largest``) waits for every face instead of taking the first one.
+
 Between searches the tracker's motion prediction carries each subject.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from dataclasses import dataclass, field
 
 from assistant.schema import limits
 from assistant.types import Box, Frame, Subject
-from assistant.vision.depth import DistanceEstimate, DistanceFilter, measure_distance
+from assistant.vision.blur import BlurMeter
+from assistant.vision.depth import measure_distance
+from assistant.vision.ranging import Range, RangeFilter
 from assistant.vision.faces import RegionDetector
 from assistant.vision.tracker import Observation, Track, Tracker
+from assistant.vision.witness import PersonWitness
 
 LOG = logging.getLogger(__name__)
 
@@ -56,18 +66,38 @@ class Search:
 class SearchPlanner:
     """Chooses the one search to run on each frame (pure: no detector, no clock)."""
 
-    def __init__(self, config: SearchConfig = SearchConfig()) -> None:
+    def __init__(self, config: SearchConfig = SearchConfig(), sweep: bool = True) -> None:
         self.config = config
+        self.sweep = sweep
+        """Search every region first (every other frame) before faces are compared; False keeps the
+        steady schedule and only notes when the whole frame has been covered."""
         self._frame = 0
         self._discovery_step = 0
         self._last_searched: dict[int, int] = {}
+        self._unswept = set(range(DISCOVERY_REGIONS))
+        self._had_tracks = False
+        self._last_was_discovery = False
+
+    @property
+    def swept(self) -> bool:
+        """Every discovery region has been searched since the start or since someone appeared."""
+        return not self._unswept
+
+    def restart_sweep(self) -> None:
+        """Search the whole frame again before comparing faces (a cut into a new shot)."""
+        self._unswept = set(range(DISCOVERY_REGIONS))
 
     def plan(self, width: int, height: int, predicted: list[tuple[int, Box, bool]]) -> Search:
         cfg = self.config
         self._frame += 1
         live = {tid for tid, _, _ in predicted}
         self._last_searched = {tid: n for tid, n in self._last_searched.items() if tid in live}
-        if not predicted or self._frame % cfg.discover_every == 0:
+        if predicted and not self._had_tracks:
+            self.restart_sweep()  # someone appeared: look everywhere before comparing them with anyone
+        self._had_tracks = bool(predicted)
+        sweeping = self.sweep and not self.swept and not self._last_was_discovery
+        self._last_was_discovery = not predicted or sweeping or self._frame % cfg.discover_every == 0
+        if self._last_was_discovery:
             return self._discovery(width, height)
         tentative = [p for p in predicted if not p[2]]
         pool = tentative or predicted
@@ -77,9 +107,10 @@ class SearchPlanner:
 
     def _discovery(self, width: int, height: int) -> Search:
         regions = [(0, 0, width, height), *tiles(width, height, self.config.tile_overlap)]
-        region = regions[self._discovery_step % len(regions)]
+        step = self._discovery_step % len(regions)
+        self._unswept.discard(step)
         self._discovery_step += 1
-        return Search(region, "full")
+        return Search(regions[step], "full")
 
     def _crop(self, box: Box, width: int, height: int) -> Box:
         x, y, w, h = box
@@ -104,6 +135,10 @@ class _NoDetector:
         pass
 
 
+DISCOVERY_REGIONS = 5
+"""The discovery search cycles through the whole frame and the four tiles of :func:`tiles`."""
+
+
 def tiles(width: int, height: int, overlap: float) -> list[Box]:
     """A 2x2 grid of tiles, each widened by ``overlap`` so faces on a seam are whole in one."""
     tw, th = round(width / 2 * (1 + overlap)), round(height / 2 * (1 + overlap))
@@ -114,23 +149,31 @@ class SubjectTracker:
     """Frames in, subjects out (one verb: ``update``): plan, detect, track, range."""
 
     def __init__(self, detectors: dict[str, RegionDetector], tracker: Tracker, hfov_deg: float,
-                 search: SearchConfig = SearchConfig(), search_every: int | None = None) -> None:
+                 search: SearchConfig = SearchConfig(), search_every: int | None = None,
+                 range_filter: Callable[[], RangeFilter] = RangeFilter, sweep: bool = True,
+                 witness: PersonWitness | None = None) -> None:
         missing = {"short", "full"} - set(detectors)
         if missing:
             raise ValueError(f"SubjectTracker needs detectors for: {', '.join(sorted(missing))}")
         self.detectors = detectors
         self.tracker = tracker
         self.hfov_deg = hfov_deg
-        self.planner = SearchPlanner(search)
+        self.planner = SearchPlanner(search, sweep)
+        self.witness = witness
+        """Vouches that a face sits on a person; None publishes every confirmed track."""
         self.search_every = search_every or search.search_every
-        self._filters: dict[int, DistanceFilter] = {}
+        self._new_filter = range_filter
+        self.blur = BlurMeter()
+        self._filters: dict[int, RangeFilter] = {}
         self._frames = 0
+        self._t = 0.0
         self.last_search: Search | None = None
         self.warnings: list[str] = []  # detector failures survived, for the on-screen ticker
         self._failures: dict[str, int] = {}
 
     def update(self, frame: Frame) -> tuple[Subject, ...]:
         self._frames += 1
+        self._t = frame.t
         if self._frames % self.search_every == 0 or not self.tracker.predicted(frame.t):
             observation = self._search(frame)
         else:  # a frame without a search: the tracker's prediction carries every subject
@@ -139,7 +182,20 @@ class SubjectTracker:
         tracks = self.tracker.update(observation)
         live = {tid for tid, _, _ in self.tracker.predicted(frame.t)}
         self._filters = {tid: f for tid, f in self._filters.items() if tid in live}
+        if self.witness is not None:
+            self.witness.look(frame.image, tracks)
+            tracks = tuple(t for t in tracks if t.id in self.witness.vouched)
         return tuple(self._subject(track, frame) for track in tracks)
+
+    @property
+    def people(self) -> tuple[Box, ...]:
+        """Person regions seen while nobody is tracked (where a focus search should look)."""
+        return self.witness.people if self.witness is not None else ()
+
+    @property
+    def searched_all(self) -> bool:
+        """The whole frame has been searched and every face found is confirmed or dropped."""
+        return self.planner.swept and all(confirmed for _, _, confirmed in self.tracker.predicted(self._t))
 
     def assign_label(self, label: str, subject_id: int) -> None:
         """The operator marks a subject A-D; the mark follows that ID from now on."""
@@ -175,20 +231,28 @@ class SubjectTracker:
     def close(self) -> None:
         for detector in self.detectors.values():
             detector.close()
+        if self.witness is not None:
+            self.witness.close()
 
     def _subject(self, track: Track, frame: Frame) -> Subject:
-        estimate = self._distance(track, frame)
+        # A face found this frame: its blur (a blurred face's size reads near, so its distance is trusted less).
+        blur = None if track.detection is None else self.blur.measure(frame.image, [track.detection.pixel_box])[0]
+        found = self._distance(track, frame, blur)
+        if found is None:
+            return Subject(id=track.id, box=track.box, label=track.label, coasting=track.coasting, blur_px=blur)
         return Subject(
-            id=track.id, box=track.box, label=track.label,
-            distance_m=None if estimate is None else estimate.metres,
-            distance_sigma_m=None if estimate is None else estimate.sigma_m,
-            coasting=track.coasting,
+            id=track.id, box=track.box, label=track.label, distance_m=found.metres, distance_sigma_m=found.sigma_m,
+            coasting=track.coasting, blur_px=blur, distance_speed_m_s=found.speed_m_s,
+            distance_moving=found.moving, distance_jumped=found.jumped,
         )
 
-    def _distance(self, track: Track, frame: Frame) -> DistanceEstimate | None:
-        live = self._filters.setdefault(track.id, DistanceFilter())
+    def _distance(self, track: Track, frame: Frame, blur_px: float | None) -> Range | None:
+        if track.id not in self._filters:
+            self._filters[track.id] = self._new_filter()
+        live = self._filters[track.id]
         if track.detection is not None:
-            return live.update(frame.t, measure_distance(track.detection, frame.width, self.hfov_deg))
+            measured = measure_distance(track.detection, frame.width, self.hfov_deg, blur_px=blur_px)
+            return live.update(frame.t, measured)
         return live.predict(frame.t)
 
 

@@ -1,0 +1,108 @@
+"""Is there a person under that face? The person mask asked about tracked faces, on a budget.
+
+The face detector finds faces in brickwork, clouds and saddles; a person
+segmentation mask (``assistant.vision.people``) finds bodies. A track becomes
+a subject only once the mask agrees that its face sits on a person, and a
+subject whose face has gone (turned away, too blurred) is kept while the mask
+still sees a body where its head was.
+
+At most one segmentation runs per frame (~4-8 ms), chosen in this order:
+1. a track with a fresh detection that has not been vouched for yet (a crop
+   around its face, so small people fill the model's input);
+2. a subject whose face was not found, to see whether its body is still there;
+3. with nobody tracked, every ``empty_every`` frames, the whole frame: the
+   person regions a focus search climbs.
+A subject vouched for stays vouched; a track the mask rejects ``reject_after``
+times is never published.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from assistant.schema import check_limits, limits
+from assistant.types import Box
+from assistant.vision.people import PersonMask, region_around_face
+from assistant.vision.tracker import Track
+
+
+class Segmenter(Protocol):
+    def segment(self, image_bgr: np.ndarray, region: Box | None = None) -> PersonMask: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class WitnessConfig:
+    """How faces are checked against the person mask (``[people]`` in the config)."""
+
+    enabled: bool = True
+    min_coverage: float = field(default=0.5, metadata=limits(lo=0.05, hi=1.0))
+    reject_after: int = field(default=2, metadata=limits(lo=1, hi=30))
+    body_every: int = field(default=3, metadata=limits(lo=1, hi=60))
+    empty_every: int = field(default=5, metadata=limits(lo=1, hi=300))
+
+    def __post_init__(self) -> None:
+        check_limits(self)
+
+
+class PersonWitness:
+    """Vouches for faces that sit on a person (one verb: ``look``)."""
+
+    def __init__(self, segmenter: Segmenter, config: WitnessConfig = WitnessConfig()) -> None:
+        self.segmenter = segmenter
+        self.config = config
+        self.vouched: set[int] = set()
+        self._rejections: dict[int, int] = {}
+        self.bodies: dict[int, bool] = {}
+        """For subjects whose face was not found: whether the mask still saw a body under their head."""
+        self.people: tuple[Box, ...] = ()
+        """Person regions from the last whole-frame look (only while nobody is tracked)."""
+        self._frame = 0
+        self._body_turn = 0
+
+    def rejected(self, track_id: int) -> bool:
+        return self._rejections.get(track_id, 0) >= self.config.reject_after
+
+    def look(self, image: np.ndarray, tracks: Sequence[Track]) -> None:
+        """Spend this frame's one look where it is most needed."""
+        self._frame += 1
+        live = {t.id for t in tracks}
+        self.vouched &= live
+        self._rejections = {tid: n for tid, n in self._rejections.items() if tid in live}
+        self.bodies = {tid: seen for tid, seen in self.bodies.items() if tid in live}
+        frame_size = (image.shape[1], image.shape[0])
+        unvouched = [t for t in tracks if t.detection is not None and t.id not in self.vouched
+                     and not self.rejected(t.id)]
+        if unvouched:
+            self._vouch(image, unvouched[0], frame_size)
+            return
+        faceless = [t for t in tracks if t.coasting and t.id in self.vouched]
+        if faceless:
+            self._body_turn += 1
+            if self._body_turn % self.config.body_every == 0:
+                track = faceless[(self._body_turn // self.config.body_every) % len(faceless)]
+                mask = self.segmenter.segment(image, region_around_face(track.box, frame_size))
+                self.bodies[track.id] = mask.coverage(track.box) >= self.config.min_coverage
+            return
+        if not tracks and self._frame % self.config.empty_every == 0:
+            self.people = self.segmenter.segment(image).regions()
+        elif tracks:
+            self.people = ()
+
+    def _vouch(self, image: np.ndarray, track: Track, frame_size: tuple[int, int]) -> None:
+        assert track.detection is not None
+        face = track.detection.pixel_box
+        mask = self.segmenter.segment(image, region_around_face(face, frame_size))
+        if mask.coverage(face) >= self.config.min_coverage:
+            self.vouched.add(track.id)
+            self._rejections.pop(track.id, None)
+        else:
+            self._rejections[track.id] = self._rejections.get(track.id, 0) + 1
+
+    def close(self) -> None:
+        self.segmenter.close()
