@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT := out
 
-.PHONY: setup demo test bench bench-labels bench-labels-tune bench-readme screenshot clean
+.PHONY: setup demo test bench bench-labels bench-labels-tune bench-drive bench-drive-tune bench-nobody bench-readme screenshot clean
 
 setup: $(STAMP) system-libs
 
@@ -51,6 +51,20 @@ bench-labels: setup
 # The same on the seed range the thresholds were tuned on.
 bench-labels-tune: setup
 	$(PY) benchmarks/labels.py --seeds 1000-1199
+
+# Drive mode in closed loop, as an outside tester runs it: the real CLI on 40 generated
+# scenarios (held-out seeds) through the plugin contract (scene files cached in .cache/).
+bench-drive: setup
+	$(PY) benchmarks/drive.py --seeds 7000-7039
+
+# The same on the seed range drive mode may be tuned on.
+bench-drive-tune: setup
+	$(PY) benchmarks/drive.py --seeds 1000-1039
+
+# False subjects on 5 minutes of clips with nobody in them (walls, posters, props); 8000-8019 held out,
+# 7000-7019 were looked at while the person check was built.
+bench-nobody: setup
+	$(PY) benchmarks/nobody.py --seeds 8000-8019
 
 # Run the benchmark and rewrite the results table in README.md.
 bench-readme: setup

@@ -32,6 +32,7 @@ from assistant.report.summary import ReportSink
 from assistant.sinks import EventsSink, ProgressBar, RecorderSink, StatusPrinter, TracksSink
 from assistant.ui.overlay import OverlayStyle
 from assistant.ui.window import WindowSink, display_available
+from assistant.vision.cuts import CutDetector
 from assistant.vision.faces import MODEL_FILES, MediaPipeFaceDetector
 from assistant.vision.people import PersonSegmenter
 from assistant.vision.ranging import RangeFilter
@@ -156,7 +157,7 @@ def subjects_from(config: Config, hfov_deg: float, rules: dict[str, str],
     witness = PersonWitness(PersonSegmenter(), config.people) if config.people.enabled else None
     return SubjectTracker(detectors, tracker, hfov_deg, config.faces, search_every,
                           partial(RangeFilter, drive.accel_sigma_m_s2, drive.jump_gate_sigmas, drive.persistence_frames),
-                          sweep, witness)
+                          sweep, witness, CutDetector())
 
 
 def meter_from(config: Config) -> SharpnessMeter:

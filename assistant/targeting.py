@@ -146,8 +146,8 @@ class Targeting:
             return None
         if not searched_all:
             return None  # a comparison needs every face in the frame
-        seen = [s for s in subjects if not s.coasting]
-        choice = pick_subject(self.rule, seen)
+        # Faces the last search missed still count: a whole-frame search misses small faces a tile finds.
+        choice = pick_subject(self.rule, subjects)
         if choice is not None:
             self._set(choice.id)
         return choice

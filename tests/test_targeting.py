@@ -35,9 +35,9 @@ def test_largest_waits_for_the_whole_frame_then_sticks_to_its_subject():
     assert targeting.update([small, passer_by]).id == 3  # the target is gone: the rule chooses again
 
 
-def test_a_coasting_face_is_never_chosen_and_labels_follow_their_subject():
+def test_a_face_the_last_search_missed_still_counts_and_labels_follow_their_subject():
     targeting = Targeting("largest")
-    assert targeting.update([face(1, 0, 300, coasting=True), face(2, 500, 50)]).id == 2
+    assert targeting.update([face(1, 0, 300, coasting=True), face(2, 500, 50)]).id == 1
     labelled = Targeting("B")
     assert labelled.update([face(1, 0, 80, label="A")]) is None
     assert labelled.update([face(1, 0, 80, label="A"), face(4, 600, 80, label="B")]).id == 4

@@ -71,6 +71,9 @@ NEAR_M, FAR_M = 0.05, 1000.0
 """Subjects are followed between these distances (1000 m is 0.001 dpt: infinity to a lens)."""
 SOFT_SEARCH_FRAMES = 6
 """Frames a target must stay soft, with focus not moving toward it, before its region's contrast is searched."""
+ANCHOR_S = 0.3
+"""After a search finds the target's contrast peak, focus holds this long before the offset between it
+and the (now sharp) face's distance estimate is kept as the estimate's bias."""
 SEARCH_COOLDOWN_S = 3.0
 """A target's contrast is searched at most once in this long (a soft target may simply be soft)."""
 NEAR_SEARCH_M = 0.3
@@ -256,6 +259,8 @@ class TrackingController:
         self._search_kind = ""  # "lost": nobody in sight; "soft": the target's own contrast
         self._searched_at = -math.inf
         self._soft_frames = 0
+        self._anchor_until: float | None = None  # after a search: hold until the face is ranged again
+        self._last_estimate: float | None = None
         self._ever_followed = False
 
     # ------------------------------------------------------------------ operator
@@ -359,6 +364,8 @@ class TrackingController:
 
     def _restart_target(self) -> None:
         """Forget the subject: the next range is news (no bias, no probe, no move under way)."""
+        self._anchor_until = None
+        self._last_estimate = None
         self._bias = 0.0
         self._refined = False
         self._probe = None
@@ -373,28 +380,40 @@ class TrackingController:
         if self._search is not None:
             if not self._search.done:
                 return self._searching(t, lens_dpt, contrast, "soft")
-            # Sharp where the target's region is sharpest: its face is now clear enough to range again.
+            # Focus sits where the target's region is sharpest; hold it while the face, clear now, is ranged
+            # again, then keep the estimate's offset from here (a face whose size misreads its distance).
             self._search = None
-            self._settle_left = cfg.settle_frames
-        elif self._wants_search(t, soft, contrast, target):
+            self._anchor_until = t + ANCHOR_S
+        elif self._anchor_until is None and self._wants_search(t, soft, contrast, target):
             self._probe = None
             self._moving = False
             return self._searching(t, lens_dpt, contrast, "soft")
         distance = min(FAR_M, max(NEAR_M, target.metres))
         sigma = max(MIN_SIGMA_DPT, target.sigma_m / distance ** 2)  # the estimate's sigma in dioptres
-        if target.jumped:
-            # A fresh start (first sight, or a jump): the old bias and probe no longer apply.
+        estimate = 1.0 / distance
+        deadband = max(cfg.deadband_dpt, DEADBAND_SIGMAS * sigma)  # an error the estimate cannot resolve
+        if target.jumped and (self._last_estimate is None or abs(estimate - self._last_estimate) > deadband):
+            # A fresh start (first sight, or a jump): the old bias and probe no longer apply. (A filter that
+            # restarted where it was, after a gap between looks, keeps them.)
             self._bias = 0.0
             self._refined = False
             self._probe = None
-        estimate = 1.0 / distance
+        self._last_estimate = estimate
         speed = -target.speed_m_s / distance ** 2  # dioptres per second
         moving = target.moving
-        # An error the estimate cannot resolve is no reason to move.
-        deadband = max(cfg.deadband_dpt, DEADBAND_SIGMAS * sigma)
         subject = estimate + self._bias
         desired = self._clamp(subject + (speed * cfg.lead_s if moving else 0.0))
         subject_out = max(0.0, subject)
+
+        if self._anchor_until is not None:
+            assert self._command is not None
+            if t < self._anchor_until:
+                return FocusCommand(t, self._command, "hold", subject_out)
+            self._anchor_until = None
+            self._settle_left = cfg.settle_frames
+            if not soft:
+                self._bias, self._refined = self._command - estimate, True
+                return FocusCommand(t, self._command, "hold", self._command)
 
         if self._probe is not None:
             if abs(estimate - self._probe.estimate_dpt) > deadband:

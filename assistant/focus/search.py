@@ -5,8 +5,9 @@ parked far off (or after the target left the depth of field and was lost)
 drive mode has no distance to follow. :class:`FocusSearch` moves the lens
 instead, coarse to fine:
 
-1. **sweep**: focus runs to the nearer end of the range, then across to
-   the other end (the least travel that covers it all), at ``speed_dpt_s``, while the contrast of
+1. **sweep**: focus runs first toward the side of the range where people
+   usually stand (0.6-10 m, ``PEOPLE_DPT``) is larger, then across to the
+   other end, at ``speed_dpt_s``, while the contrast of
    the search region (where people are, else the middle of the picture) is
    recorded against the lens position;
 2. as soon as the contrast has risen well above where the sweep started and
@@ -38,6 +39,8 @@ PEAK_FALL = 0.6
 CENTRE_SPAN_DPT = 0.35
 """Samples within this distance of the best one are used to centre the peak."""
 ARRIVED_DPT = 0.01
+PEOPLE_DPT = (0.1, 1.7)
+"""Where people usually stand, in dioptres (10 m to 0.6 m): the first leg of a sweep heads for most of it."""
 
 
 def fit_peak(samples: list[tuple[float, float]]) -> float | None:
@@ -78,7 +81,11 @@ class FocusSearch:
         if self.speed_dpt_s <= 0:
             raise ValueError(f"speed_dpt_s must be > 0, got {self.speed_dpt_s}")
         start = min(hi, max(lo, self.start_dpt))
-        first = lo if start - lo <= hi - start else hi
+        far_side = _overlap((lo, start), PEOPLE_DPT)
+        near_side = _overlap((start, hi), PEOPLE_DPT)
+        if far_side == near_side:  # no people either way (or both ways alike): the least travel
+            far_side, near_side = hi - start, start - lo
+        first = lo if far_side >= near_side else hi
         self._legs = [first, hi if first == lo else lo]
         self._command = start
 
@@ -129,6 +136,10 @@ class FocusSearch:
         lo, hi = self.limits_dpt
         self._goal = self._command = min(hi, max(lo, goal))
         self.phase = "return"
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
 
 
 def region_contrast(sharpness: SharpnessMap, regions: Sequence[Box] = ()) -> float:

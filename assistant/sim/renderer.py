@@ -66,7 +66,7 @@ class LayerTruth:
     distance_m: float
     coc_px: float
     face_box: Box | None = None  # people only: the face, in frame pixels
-    face_visible: bool = True  # False while a nearer layer hides the face's centre
+    face_visible: bool = True  # False while a nearer layer hides the face's centre, or the person has turned away
     motion_blur_px: float = 0.0  # length of the motion-blur streak over the exposure (0 with the shutter off)
 
 
@@ -98,8 +98,38 @@ def _with_visibility(truths: tuple[LayerTruth, ...], assets: dict[str, Asset]) -
         fx, fy, fw, fh = truth.face_box
         cx, cy = fx + fw / 2, fy + fh / 2
         hidden = any(_opaque_at(assets[nearer.name], nearer.box, cx, cy) for nearer in truths[:i])
-        out.append(replace(truth, face_visible=not hidden))
+        out.append(replace(truth, face_visible=truth.face_visible and not hidden))
     return tuple(out)
+
+
+TURNED_SUFFIX = "\x00turned"
+"""Appended to a layer's name for its turned-away picture, so the two never share a cached sprite."""
+
+
+def turned_away(asset: Asset) -> Asset:
+    """The person seen from behind: the face painted over with dark hair, so no face detector finds it.
+
+    A soft-edged oval a little larger than the face box takes the colour of
+    the hair (or hat) just above the face, darkened, with faint vertical
+    strands and a top-to-bottom shading; a flat skin-toned oval is still
+    read as a face by BlazeFace about a third of the time, this about one
+    search in thirty. The head's outline and the body are unchanged (same
+    alpha), so the person still stands there at the same depth.
+    """
+    fx, fy, fw, fh = asset.info.face_box  # type: ignore[misc]  # only people with a face box are turned
+    rgba = asset.rgba.copy()
+    h, w = rgba.shape[:2]
+    hair = rgba[max(0, round(fy - 0.3 * fh)):max(1, fy), fx:fx + fw]
+    tone = 0.4 * (hair[..., :3] / np.maximum(hair[..., 3:], 1e-6)).reshape(-1, 3).mean(axis=0)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = np.sqrt(((xx - fx - fw / 2.0) / (0.75 * fw)) ** 2 + ((yy - fy - fh / 2.0) / (0.75 * fh)) ** 2)
+    cover = np.clip((1.0 - r) / 0.15, 0.0, 1.0)[..., None]
+    strands = cv2.GaussianBlur(np.random.default_rng(7).normal(0.0, 1.0, (h, w)).astype(np.float32), (0, 0),
+                               sigmaX=max(1.0, fw / 60.0), sigmaY=fh / 8.0)
+    shade = (1.1 - 0.2 * np.clip((yy - fy) / fh, 0.0, 1.0)) * (1.0 + 0.2 * strands / (strands.std() + 1e-6))
+    blob = tone[None, None, :] * shade[..., None] * rgba[..., 3:]
+    rgba[..., :3] = rgba[..., :3] * (1.0 - cover) + blob * cover
+    return Asset(asset.name, asset.info, rgba)
 
 
 def _opaque_at(asset: Asset, box: Box, x: float, y: float) -> bool:
@@ -257,6 +287,10 @@ class Renderer:
         self.size = (scene.camera.width, scene.camera.height)
         library = assets or AssetLibrary()
         self.assets = {layer.name: library.get(layer.asset) for layer in scene.layers}
+        self._turned = {  # people who turn away at times: their stand-in layer and picture
+            layer.name: (replace(layer, name=layer.name + TURNED_SUFFIX), turned_away(self.assets[layer.name]))
+            for layer in scene.layers if layer.hidden_face and self.assets[layer.name].info.face_box is not None
+        }
         self._cache: OrderedDict[tuple, _Sprite] = OrderedDict()
         self._cache_bytes = 0
         self._tiles: OrderedDict[tuple, np.ndarray] = OrderedDict()  # backdrops' blurred periods (moving camera)
@@ -288,11 +322,13 @@ class Renderer:
         truths: list[LayerTruth] = []
         for distance, layer, x, y in placed:
             coc = self.lens.coc_px(focus_m, distance)
-            asset = self.assets[layer.name]
+            turned = layer.name in self._turned and layer.face_hidden(t)
+            drawn, asset = self._turned[layer.name] if turned else (layer, self.assets[layer.name])
             streak = self._streak(layer, shutter)
-            canvas, box = self._composite(canvas, layer, asset, x, y, distance, coc, camera, streak)
+            canvas, box = self._composite(canvas, drawn, asset, x, y, distance, coc, camera, streak)
             truths.append(LayerTruth(layer.name, layer.label, asset.info.kind, box, distance, coc,
-                                     _face_in_frame(asset, box), motion_blur_px=math.hypot(*streak)))
+                                     _face_in_frame(asset, box), face_visible=not turned,
+                                     motion_blur_px=math.hypot(*streak)))
         self._last_focus = (t, focus_dpt)
         effects = self.scene.effects
         gain = 1.0 + self.scene.flicker * math.sin(2.0 * math.pi * self.scene.flicker_hz * t)

@@ -70,6 +70,9 @@ class LayerSpec:
     ``x``/``y`` place the centre of the picture as a fraction of the frame;
     ``fill`` makes a backdrop that tiles the whole frame at its distance.
     ``label`` (A-D) marks a subject the operator may want sharp.
+    ``hidden_face`` lists ``[t0, t1)`` intervals while a person has turned
+    away: the face is painted over, so no detector finds it, but the head and
+    body stay (drive mode must hold on a target it cannot see).
     """
 
     name: str
@@ -81,11 +84,19 @@ class LayerSpec:
     fill: bool = False
     label: str = field(default="", metadata=limits(choices=("", "A", "B", "C", "D")))
     motion: tuple[MotionKey, ...] = ()
+    hidden_face: tuple[tuple[float, float], ...] = ()
 
     def __post_init__(self) -> None:
         times = [k.t for k in self.motion]
         if times != sorted(times):
             raise ValueError(f"layer {self.name!r}: motion keys must be in time order, got t = {times}")
+        for t0, t1 in self.hidden_face:
+            if not 0.0 <= t0 < t1:
+                raise ValueError(f"layer {self.name!r}: hidden_face interval [{t0}, {t1}] must have 0 <= start < end")
+
+    def face_hidden(self, t: float) -> bool:
+        """True while the person has turned away (inside a ``hidden_face`` interval, start included)."""
+        return any(t0 <= t < t1 for t0, t1 in self.hidden_face)
 
     def place(self, t: float) -> tuple[float, float, float]:
         """(x, y, distance_m) of the layer at time ``t``."""

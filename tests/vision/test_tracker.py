@@ -122,3 +122,88 @@ def test_bad_rules_and_out_of_order_time_are_rejected():
     step(tracker, 5, face(10, 10))
     with pytest.raises(ValueError, match="time order"):
         step(tracker, 4, face(10, 10))
+
+
+# ---------------------------------------------------------------- frame edges and cuts
+
+FRAME = (1280, 720)
+OPEN = ((-100_000, -100_000, 200_000, 200_000),)
+"""One search of the whole frame, passed open-ended at its edges as the subject finder does."""
+
+
+def share_inside(box, frame=FRAME) -> float:
+    x, y, w, h = box
+    iw = max(0, min(x + w, frame[0]) - max(x, 0))
+    ih = max(0, min(y + h, frame[1]) - max(y, 0))
+    return iw * ih / (w * h)
+
+
+@pytest.mark.parametrize("direction", (1, -1))
+@pytest.mark.parametrize("speed", (90.0, 240.0, 600.0))
+def test_a_subject_walking_out_of_the_frame_is_gone_within_half_a_second(speed, direction):
+    """The detector loses a face once 40 % of it is out; its track must not coast on outside the picture."""
+    tracker = Tracker()
+    start = 640.0 + direction * 400.0
+    lost_at = None
+    for i in range(int(5 * FPS)):
+        cx = start + direction * speed * i / FPS
+        det = face(cx, 360)
+        seen = share_inside(det.pixel_box) >= 0.6
+        if not seen and lost_at is None:
+            lost_at = i
+        tracks = tracker.update(Observation(i / FPS, (det,) if seen else (), OPEN, frame_size=FRAME))
+        for track in tracks:
+            assert share_inside(track.box) >= 0.5, (i, track.box)
+        if lost_at is not None and i - lost_at >= 0.5 * FPS:
+            assert tracks == () and tracker.predicted(i / FPS) == [], f"still tracked {(i - lost_at) / FPS:.2f} s after"
+    assert lost_at is not None
+
+
+def test_a_subject_who_stops_half_out_at_the_edge_is_held_with_its_box_in_the_frame():
+    """Only motion out of the picture ends a track: one standing at the edge, briefly unseen, keeps its ID."""
+    tracker = Tracker(TrackerConfig(hold_s=1.0))
+    for i in range(60):  # walks right at 600 px/s, then stands half out of the picture for a second
+        cx = min(1280.0, 1000 + 20 * i)
+        tracks = tracker.update(Observation(i / FPS, (face(cx, 360),), OPEN, frame_size=FRAME))
+    (track,) = tracks
+    for i in range(60, 75):  # the detector misses it for half a second
+        (held,) = tracker.update(Observation(i / FPS, (), OPEN, frame_size=FRAME))
+        assert held.id == track.id and held.coasting and share_inside(held.box) >= 0.5
+    (back,) = tracker.update(Observation(75 / FPS, (face(1280, 360),), OPEN, frame_size=FRAME))
+    assert back.id == track.id and not back.coasting
+
+
+def test_without_a_frame_size_tracks_coast_as_before():
+    tracker = Tracker(TrackerConfig(hold_s=1.0))
+    for i in range(10):
+        step(tracker, i, face(1200 + 10 * i, 300))
+    for i in range(10, 25):  # walks out, unseen: without the frame's size the tracker cannot know
+        (track,) = tracker.update(Observation(i / FPS, (), OPEN))
+    assert track.coasting and track.box[0] > 1280
+
+
+@pytest.mark.parametrize("how", ("flag", "reset"))
+def test_a_cut_ends_every_track_and_no_subject_keeps_its_id_or_label(how):
+    tracker = Tracker()
+    for i in range(10):
+        before = step(tracker, i, face(300, 300), face(900, 400))
+    assert {t.label for t in before} == {"A", "B"}
+    old_ids = {t.id for t in before}
+    # the next shot happens to have faces in the same places: they are still other subjects
+    if how == "reset":
+        tracker.reset()
+    cut = tracker.update(Observation(10 / FPS, (face(300, 300), face(900, 400)), WHOLE, cut=how == "flag"))
+    assert cut == ()  # new tracks need their confirmation hits like any other
+    for i in range(11, 20):
+        after = step(tracker, i, face(300, 300), face(900, 400))
+    assert len(after) == 2
+    assert not old_ids & {t.id for t in after}
+    assert min(t.id for t in after) > max(old_ids)  # IDs are never reused
+    assert {t.label for t in after} == {"A", "B"}  # the labels were freed and went to the new subjects
+    with pytest.raises(ValueError, match="no subject"):
+        tracker.assign_label("A", min(old_ids))
+
+
+def test_a_bad_frame_size_is_rejected():
+    with pytest.raises(ValueError, match="frame_size"):
+        Observation(0.0, (), (), frame_size=(0, 720))
