@@ -31,8 +31,10 @@ When the estimate itself is uncertain (its sigma in dioptres above
 ``probe_sigma_dpt``) and the caller measures the subject's sharpness, a held
 focus is **refined by contrast**: focus visits ``-step, 0, +step`` around where
 it is, a parabola is fitted to log-sharpness over the lens positions actually
-reached, and focus moves to its peak. The difference between the peak and the
-estimate is then kept as the estimate's bias until the filter restarts.
+reached, and focus moves to its peak. The ratio of the peak to the estimate is
+then kept as the face's **scale**: a face larger or smaller than the average
+adult's reads its distance off by a steady factor, so the scale is kept
+through walks and jumps of the same subject.
 
 A **lost** target holds focus for ``lost_hold_s``, then (``lost_action``)
 searches for it, holds for good, or goes to ``safe_distance_m``. Before any
@@ -71,6 +73,8 @@ NEAR_M, FAR_M = 0.05, 1000.0
 """Subjects are followed between these distances (1000 m is 0.001 dpt: infinity to a lens)."""
 SOFT_SEARCH_FRAMES = 6
 """Frames a target must stay soft, with focus not moving toward it, before its region's contrast is searched."""
+MAX_SCALE = 1.35
+"""A face's distance reads at most this factor off an average adult's (children, large heads, detector boxes)."""
 ANCHOR_S = 0.3
 """After a search finds the target's contrast peak, focus holds this long before the offset between it
 and the (now sharp) face's distance estimate is kept as the estimate's bias."""
@@ -95,7 +99,7 @@ class DriveConfig:
 
     deadband_dpt: float = field(default=0.02, metadata=limits(lo=0.0, hi=1.0))
     persistence_frames: int = field(default=2, metadata=limits(lo=1, hi=30))
-    max_slew_dpt_s: float = field(default=3.0, metadata=limits(lo=0.0, lo_open=True, hi=1000.0))
+    max_slew_dpt_s: float = field(default=5.0, metadata=limits(lo=0.0, lo_open=True, hi=1000.0))
     settle_frames: int = field(default=3, metadata=limits(lo=0, hi=120))
     lead_s: float = field(default=0.033, metadata=limits(lo=0.0, hi=1.0))
     # The subject distance filter's (assistant.vision.ranging), kept under [drive] where users set them.
@@ -251,7 +255,7 @@ class TrackingController:
         self._streak_sign = 0.0
         self._settle_left = 0
         self._lost_since: float | None = None
-        self._bias = 0.0
+        self._scale = 1.0
         self._refined = False
         self._probe: _Probe | None = None
         self._rack: RackMove | None = None
@@ -283,7 +287,7 @@ class TrackingController:
         lens_position_dpt: float,
         sharpness: float | None = None,
         contrast: float | None = None,
-        soft: bool = False,
+        in_focus: bool | None = None,
     ) -> FocusCommand:
         """The focus command for the frame at time ``t``.
 
@@ -293,8 +297,8 @@ class TrackingController:
         frame, used only to refine an uncertain estimate by contrast;
         ``contrast`` is the sharpness of the region a search would climb (the
         target's, or where people are while nobody is in sight), None where no
-        search may run; ``soft``: the picture says the target is out of focus
-        (its blur), so focus that stays soft means the estimate is wrong.
+        search may run; ``in_focus``: the picture's verdict on the target (its
+        blur): soft while focus sits on the estimate means the estimate is wrong.
         """
         if not math.isfinite(t):
             raise ValueError(f"t must be a finite time in seconds, got {t}")
@@ -316,7 +320,7 @@ class TrackingController:
         self._ever_followed = True
         if self._search is not None and self._search_kind == "lost":
             self._search = None  # the target is back: follow it
-        return self._follow(t, dt, target, lens_position_dpt, sharpness, contrast, soft)
+        return self._follow(t, dt, target, lens_position_dpt, sharpness, contrast, in_focus)
 
     # ------------------------------------------------------------------ rack
     def _play_rack(self, t: float) -> FocusCommand:
@@ -366,7 +370,7 @@ class TrackingController:
         """Forget the subject: the next range is news (no bias, no probe, no move under way)."""
         self._anchor_until = None
         self._last_estimate = None
-        self._bias = 0.0
+        self._scale = 1.0
         self._refined = False
         self._probe = None
         self._moving = False
@@ -374,8 +378,9 @@ class TrackingController:
 
     # ------------------------------------------------------------------ follow
     def _follow(self, t: float, dt: float, target: Range, lens_dpt: float, sharpness: float | None,
-                contrast: float | None, soft: bool) -> FocusCommand:
+                contrast: float | None, in_focus: bool | None) -> FocusCommand:
         cfg = self.config
+        soft = in_focus is False
         self._lost_since = None
         if self._search is not None:
             if not self._search.done:
@@ -393,15 +398,13 @@ class TrackingController:
         estimate = 1.0 / distance
         deadband = max(cfg.deadband_dpt, DEADBAND_SIGMAS * sigma)  # an error the estimate cannot resolve
         if target.jumped and (self._last_estimate is None or abs(estimate - self._last_estimate) > deadband):
-            # A fresh start (first sight, or a jump): the old bias and probe no longer apply. (A filter that
-            # restarted where it was, after a gap between looks, keeps them.)
-            self._bias = 0.0
+            # A jump: a probe around the old place no longer applies (the face's scale still does).
             self._refined = False
             self._probe = None
         self._last_estimate = estimate
         speed = -target.speed_m_s / distance ** 2  # dioptres per second
         moving = target.moving
-        subject = estimate + self._bias
+        subject = estimate * self._scale
         desired = self._clamp(subject + (speed * cfg.lead_s if moving else 0.0))
         subject_out = max(0.0, subject)
 
@@ -411,8 +414,8 @@ class TrackingController:
                 return FocusCommand(t, self._command, "hold", subject_out)
             self._anchor_until = None
             self._settle_left = cfg.settle_frames
-            if not soft:
-                self._bias, self._refined = self._command - estimate, True
+            if not soft and estimate > 0:
+                self._scale, self._refined = self._clamped_scale(self._command / estimate), True
                 return FocusCommand(t, self._command, "hold", self._command)
 
         if self._probe is not None:
@@ -458,6 +461,10 @@ class TrackingController:
         return FocusCommand(t, self._command, "track", subject_out)
 
     # ------------------------------------------------------------------ probe
+    @staticmethod
+    def _clamped_scale(scale: float) -> float:
+        return min(MAX_SCALE, max(1.0 / MAX_SCALE, scale))
+
     def _wants_search(self, t: float, soft: bool, contrast: float | None, target: Range) -> bool:
         """The picture has said soft for a while though focus is not on its way anywhere.
 
@@ -518,7 +525,7 @@ class TrackingController:
         if not probe.pending:
             self._finish_round(estimate)
             if self._probe is None:
-                return FocusCommand(t, self._command, "hold", max(0.0, estimate + self._bias))
+                return FocusCommand(t, self._command, "hold", max(0.0, estimate * self._scale))
         self._command = probe.pending[0]
         return FocusCommand(t, self._command, "probe", subject)
 
@@ -550,7 +557,7 @@ class TrackingController:
             self._command = self._probe.centre_dpt
         else:
             self._command = peak
-            self._bias = peak - estimate
+            self._scale = self._clamped_scale(peak / estimate) if estimate > 0 else self._scale
         self._probe = None
         self._refined = True
         self._settle_left = self.config.settle_frames

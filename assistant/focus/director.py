@@ -386,9 +386,9 @@ class FocusDirector:
                 self.driver.move_to(to_dioptres(target.distance_m))
             return Guidance(self.mode, self.target_id, target.label if target else "", "none"), []
         estimate = target_range(target) if target is not None and not target.coasting else None
-        soft = target is not None and target.in_focus is False
         contrast = self._search_contrast(target)
-        command = self.controller.step(t, estimate, lens, target.sharpness if target else None, contrast, soft)
+        in_focus = target.in_focus if target is not None and not target.coasting else None
+        command = self.controller.step(t, estimate, lens, target.sharpness if target else None, contrast, in_focus)
         self._searching = command.kind == "search"
         self.driver.move_to(command.target_dpt)
         events = self._log_driven(t, frame, command.kind, command.target_dpt, target)

@@ -200,9 +200,12 @@ class SubjectEventLabeller:
         ys = np.minimum(np.array([s.ratio for s in rows]), 2.0 * self.config.soft_ratio)  # far out, the slope flattens
         if before:
             knee = ramp_start(ts, ys)
-        else:  # landed: the first reading within a little of the best the subject reached after crossing
+        else:  # landed: the first reading within a little of the best the subject reached after crossing,
+            # and after its last soft reading (a landing cannot come before the blur it landed from)
             floor = float(ys[ts >= cross_t].min())
-            knee = float(ts[np.argmax(ys <= floor + LANDED_WITHIN)])
+            soft = np.flatnonzero((ys >= self.config.soft_ratio) & (ts <= cross_t))
+            landed = (ys <= floor + LANDED_WITHIN) & (np.arange(len(ts)) > (soft[-1] if len(soft) else -1))
+            knee = float(ts[np.argmax(landed)])
         index = int(np.argmin(np.abs(ts - knee)))
         return float(ts[index]), rows[index].frame
 
@@ -296,7 +299,7 @@ class SubjectEventLabeller:
         if d0 is None or d1 is None or abs(math.log(d1 / d0)) > math.log(1.0 + 0.5 * self.config.pull_min_change):
             return None  # it walked into focus; focus stayed
         start_t = descent_start(np.array([s.t for s in before]), np.array([s.ratio for s in before]))
-        start_t = max(min(start_t, rise.cross_t), rise.cross_t - self.config.pair_s)
+        start_t = min(max(min(start_t, rise.cross_t), rise.cross_t - self.config.pair_s), rise.edge_t)
         if self._held_by_another(start_t, rise.cross_t, {rise.subject}):
             return None  # focus stayed on someone else and passed through this one's plane
         start_frame = min(before, key=lambda s: abs(s.t - start_t)).frame

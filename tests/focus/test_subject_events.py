@@ -163,3 +163,18 @@ def test_noise_in_a_sharp_subjects_blur_is_no_witness_that_focus_moved():
     standing = (lambda t: 0.05 if t < 3.0 else 0.3, lambda t: 4.7)
     arriving = (lambda t: ramp(t, 1.0, 3.0, 6.0, 0.2), lambda t: ramp(t, 1.0, 5.0, 2.3, 4.8))
     assert run(8.0, {1: arriving, 2: standing}) == []
+
+
+def test_a_short_blur_spike_then_sharp_again_never_makes_an_event_that_ends_before_it_starts():
+    # Issue 15 (the drive benchmark crashed, seed 1037): a subject stepping toward the camera blurred for
+    # 0.2 s while drive mode caught up. Its landing was looked for from 0.3 s before it was sharp again, which
+    # reached back past the blur to the sharp readings before it: the rack "landed" before it started.
+    def ratio(t: float) -> float:
+        if 2.33 <= t < 2.45:
+            return 3.0
+        if 2.45 <= t < 2.52:
+            return 1.55
+        return 0.12
+
+    events = run(5.0, {1: (ratio, lambda t: 3.0 if t < 2.3 else 1.5)})
+    assert all(e.start <= e.end for e in events)
