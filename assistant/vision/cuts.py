@@ -17,7 +17,11 @@ a small grey thumbnail and compared with the previous frame's by
   texture and aliasing, and see where the bright and dark masses are.
 Their weighted sum must be large in absolute terms *and* a spike: at least
 twice the largest change of the last second, so a sustained high level (a
-rack, a big subject walking close by, a pan) never fires.
+rack, a big subject walking close by, a pan) never fires. And the change must
+be everywhere: most of the thumbnail's 12 blocks must lose their correlation
+with the same block a frame ago (``min_block_share``). A person turning away
+in one frame, or a face covered, changes a block or two; a cut changes them
+all (on 870 joins of generated clips the fewest was two thirds of them).
 
 Shots that share their framing (the same face at the same place and size over
 the same backdrop) are not told apart: nothing in the picture changes enough.
@@ -60,6 +64,8 @@ class CutConfig:
     """A cut's change is at least this many times the largest recent one."""
     window_s: float = field(default=1.0, metadata=limits(lo=0.05, hi=30.0))
     """How far back the recent frame-to-frame changes are remembered."""
+    min_block_share: float = field(default=0.5, metadata=limits(lo=0.0, hi=1.0))
+    """A cut decorrelates at least this share of the thumbnail's blocks (a local change is no cut)."""
     min_shot_s: float = field(default=0.1, metadata=limits(lo=0.0, hi=10.0))
     """No second cut within this time of the last one (one cut is never flagged twice)."""
 
@@ -116,7 +122,8 @@ class CutDetector:
         structure, layout = _compare(previous, thumb, self.config.max_shift)
         score = structure + self.config.layout_weight * layout
         recent = self._recent_max(t)
-        cut = self._is_cut(score, recent, t)
+        cut = self._is_cut(score, recent, t) and _decorrelated_share(previous.grey, thumb.grey) >= \
+            self.config.min_block_share
         self.last = CutScore(t, structure, layout, score, recent, cut)
         if cut:
             self._last_cut_t = t
@@ -200,3 +207,31 @@ def _best_correlation(previous: np.ndarray, current: np.ndarray, max_shift: int)
     if float(middle.std()) < 1.0 or float(current.std()) < 1.0:
         return 1.0
     return float(cv2.matchTemplate(current, middle, cv2.TM_CCOEFF_NORMED).max())
+
+
+BLOCK_PX = (16, 12)
+"""Thumbnail block (width, height) for the spread test: a 64 x 36 thumbnail has 4 x 3 of them."""
+DECORRELATED = 0.5
+"""A block whose correlation with the same block a frame ago is below this has changed."""
+
+
+def _decorrelated_share(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the thumbnail's textured blocks whose content changed (correlation below ``DECORRELATED``)."""
+    bw, bh = BLOCK_PX
+    rows, cols = a.shape[0] // bh, a.shape[1] // bw
+    if rows == 0 or cols == 0:
+        return 1.0
+
+    def blocks(image: np.ndarray) -> np.ndarray:
+        return image[:rows * bh, :cols * bw].reshape(rows, bh, cols, bw).transpose(0, 2, 1, 3).reshape(
+            rows * cols, bh * bw)
+
+    xa, xb = blocks(a), blocks(b)
+    xa = xa - xa.mean(axis=1, keepdims=True)
+    xb = xb - xb.mean(axis=1, keepdims=True)
+    sa, sb = np.sqrt((xa * xa).sum(axis=1)), np.sqrt((xb * xb).sum(axis=1))
+    textured = (sa > 1.0) | (sb > 1.0)  # a flat block in both frames says nothing
+    if not textured.any():
+        return 1.0
+    correlation = (xa * xb).sum(axis=1) / np.maximum(sa * sb, 1e-6)
+    return float((correlation[textured] < DECORRELATED).mean())

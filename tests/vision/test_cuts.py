@@ -151,3 +151,26 @@ def test_time_must_not_run_backwards_and_bad_configs_are_rejected(hopper):
         CutConfig(thumb_width=64, cell_px=5)
     with pytest.raises(ValueError, match="spike_ratio"):
         CutConfig(spike_ratio=0.5)
+
+
+def test_a_person_turning_away_at_once_is_no_cut():
+    # Issue 15's drive benchmark: the rig turns a person away within one frame; a near face (~160 px) painted
+    # over scored above 0.6, a spike, and ended every track. It changes a block or two of the thumbnail; a
+    # cut changes most of them.
+    from dataclasses import replace
+
+    from assistant.sim.scene import load_scene
+
+    scene = load_scene(Path(__file__).parents[1] / "focus" / "scenes" / "turn_away.toml")
+    near = replace(scene, layers=tuple(replace(layer, distance_m=1.6) if layer.name == "A" else layer
+                                       for layer in scene.layers))
+
+    def flagged(config: CutConfig) -> list[float]:
+        source, detector, found = SimSource(near), CutDetector(config), []
+        while (frame := source.read()) is not None:
+            if detector.update(frame.image, frame.t):
+                found.append(round(frame.t, 2))
+        return found
+
+    assert flagged(CutConfig(min_block_share=0.0)) == [1.5, 3.5]  # the spike alone takes both for cuts
+    assert flagged(CutConfig()) == []
