@@ -2,7 +2,8 @@
 
 The face detector finds faces in brickwork, clouds and saddles; a person
 segmentation mask (``assistant.vision.people``) finds bodies. A track becomes
-a subject only once the mask agrees that its face sits on a person, and a
+a subject only once its eyes sit as far apart as a real face's
+(``Detection.plausible``) and the mask agrees that its face sits on a person, and a
 subject whose face has gone (turned away, too blurred) is kept while the mask
 still sees a body where its head was.
 
@@ -97,8 +98,9 @@ class PersonWitness:
     def _vouch(self, image: np.ndarray, track: Track, frame_size: tuple[int, int]) -> None:
         assert track.detection is not None
         face = track.detection.pixel_box
-        mask = self.segmenter.segment(image, region_around_face(face, frame_size))
-        if mask.coverage(face) >= self.config.min_coverage:
+        on_a_body = track.detection.plausible and self.segmenter.segment(
+            image, region_around_face(face, frame_size)).coverage(face) >= self.config.min_coverage
+        if on_a_body:
             self.vouched.add(track.id)
             self._rejections.pop(track.id, None)
         else:

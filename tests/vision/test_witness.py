@@ -66,3 +66,17 @@ def test_people_are_vouched_for_within_a_few_frames(detectors, segmenter):
 def test_witness_settings_are_checked():
     with pytest.raises(ValueError, match="min_coverage"):
         WitnessConfig(min_coverage=0.0)
+
+
+def test_a_face_whose_eyes_sit_too_close_together_is_not_a_person(detectors):
+    import cv2
+
+    from assistant.vision.faces import Detection
+
+    # The faces BlazeFace finds in smoke and clouds have eyes 0.09-0.19 of the box apart; real ones about 0.4.
+    cloud = Detection((100.0, 100.0, 80.0, 80.0), 0.55, ((130.0, 120.0), (137.0, 121.0), (133.0, 125.0), (133.0, 130.0)))
+    assert not cloud.plausible
+    photo = cv2.imread(str(paths.ASSETS_DIR / "astronaut.png"))
+    (face,) = detectors["short"].detect(photo, (0, 0, photo.shape[1], photo.shape[0]))
+    assert face.plausible and 0.3 < face.eye_distance_px / face.box[2] < 0.55
+    assert Detection((0.0, 0.0, 50.0, 50.0), 0.9, ()).plausible  # no keypoints: nothing against it
