@@ -43,6 +43,7 @@ from assistant.sim.assets import Asset, AssetLibrary
 from assistant.sim.optics import ThinLens
 from assistant.sim.scene import CameraSpec, Scene
 from assistant.units import to_dioptres, to_metres
+from labels import seed_range
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "drive-scenarios"
@@ -938,17 +939,6 @@ def progress_line(i: int, total: int, r: Result, elapsed: float) -> str:
     verdict = "ERROR " + (r.error or "") if r.error else ("PASS" if r.passed else "MISS")
     return (f"[{i:>3}/{total}] seed {r.seed} {r.kind:<10} {r.variant:<8} {r.duration_s:4.1f} s clip in "
             f"{r.wall_s:5.1f} s  {', '.join(what)}  {verdict}   ({elapsed:.0f} s elapsed)")
-
-
-def seed_range(text: str) -> list[int]:
-    first, _, last = text.partition("-")
-    try:
-        lo, hi = int(first), int(last or first)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seeds as FIRST-LAST, e.g. 7000-7039, got {text!r}") from None
-    if hi < lo:
-        raise argparse.ArgumentTypeError(f"{text!r}: the last seed is before the first")
-    return list(range(lo, hi + 1))
 
 
 def main(argv: list[str] | None = None) -> int:

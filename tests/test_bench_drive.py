@@ -18,6 +18,7 @@ from assistant.sim.renderer import Renderer
 from assistant.sim.scene import CameraSpec, LayerSpec, Scene, load_scene
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))  # the benchmarks import one another, as they do when run as scripts
 
 
 def _load(name: str):

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.focus.controller import DriveConfig, RackMove, TrackingController
+from assistant.focus.search import region_contrast
 from assistant.schema import limits
 from assistant.targeting import RACK_TARGETS, Targeting, rack_subject
-from assistant.focus.search import region_contrast
 from assistant.types import Box, Event, SharpnessMap, Subject
 from assistant.units import to_dioptres, to_metres
 from assistant.vision.ranging import Range
@@ -407,7 +407,7 @@ class FocusDirector:
         if self._searching and self._search_box is not None:
             return region_contrast(self._sharpness, [self._search_box])
         if target is not None and not target.coasting:
-            self._search_box = grown(target.box, SEARCH_BOX_SHARE)
+            self._search_box = scaled_about_centre(target.box, SEARCH_BOX_SHARE)
             return region_contrast(self._sharpness, [self._search_box])
         return region_contrast(self._sharpness, self._people) if self._nobody else None
 
@@ -441,7 +441,7 @@ class FocusDirector:
         return events
 
 
-def grown(box: Box, factor: float) -> Box:
+def scaled_about_centre(box: Box, factor: float) -> Box:
     """``box`` scaled by ``factor`` about its centre."""
     x, y, w, h = box
     gw, gh = round(w * factor), round(h * factor)
