@@ -154,7 +154,7 @@ def subjects_from(config: Config, hfov_deg: float, rules: dict[str, str],
         raise ConfigError(f"--subject: {exc}") from exc
     detectors = {name: MediaPipeFaceDetector(name, config.faces.min_score) for name in MODEL_FILES}
     drive = config.drive
-    witness = PersonWitness(PersonSegmenter(), config.people) if config.people.enabled else None
+    witness = PersonWitness(PersonSegmenter(), config.people, find_people=sweep) if config.people.enabled else None
     return SubjectTracker(detectors, tracker, hfov_deg, config.faces, search_every,
                           partial(RangeFilter, drive.accel_sigma_m_s2, drive.jump_gate_sigmas, drive.persistence_frames),
                           sweep, witness, CutDetector())

@@ -203,7 +203,7 @@ class SubjectTracker:
     def _vouched(self, frame: Frame, tracks: tuple[Track, ...]) -> tuple[Track, ...]:
         """Only faces on a person are subjects; a subject whose face is gone stays while its body does."""
         assert self.witness is not None
-        self.witness.look(frame.image, tracks)
+        self.witness.look(frame.image, tracks, frame.t)
         self.tracker.eligible = self.witness.vouched
         for track in tracks:
             if track.coasting and self.witness.bodies.get(track.id):

@@ -10,7 +10,8 @@ still sees a body where its head was.
 At most one segmentation runs per frame (~4-8 ms), chosen in this order:
 1. a track with a fresh detection that has not been vouched for yet (a crop
    around its face, so small people fill the model's input);
-2. a subject whose face was not found, to see whether its body is still there;
+2. a subject whose face has been missing for ``BODY_AFTER_S``, to see whether
+   its body is still there;
 3. with nobody tracked, every ``empty_every`` frames, the whole frame: the
    person regions a focus search climbs.
 A subject vouched for stays vouched; a track the mask rejects ``reject_after``
@@ -29,6 +30,10 @@ from assistant.schema import check_limits, limits
 from assistant.types import Box
 from assistant.vision.people import PersonMask, region_around_face
 from assistant.vision.tracker import Track
+
+
+BODY_AFTER_S = 0.5
+"""A subject's body is checked only once its face has been missing this long (a turn, not a missed look)."""
 
 
 class Segmenter(Protocol):
@@ -54,9 +59,11 @@ class WitnessConfig:
 class PersonWitness:
     """Vouches for faces that sit on a person (one verb: ``look``)."""
 
-    def __init__(self, segmenter: Segmenter, config: WitnessConfig = WitnessConfig()) -> None:
+    def __init__(self, segmenter: Segmenter, config: WitnessConfig = WitnessConfig(), find_people: bool = True) -> None:
         self.segmenter = segmenter
         self.config = config
+        self.find_people = find_people
+        """Look for people in an empty picture (drive mode's search); ``analyze`` needs no such looks."""
         self.vouched: set[int] = set()
         self._rejections: dict[int, int] = {}
         self.bodies: dict[int, bool] = {}
@@ -69,8 +76,8 @@ class PersonWitness:
     def rejected(self, track_id: int) -> bool:
         return self._rejections.get(track_id, 0) >= self.config.reject_after
 
-    def look(self, image: np.ndarray, tracks: Sequence[Track]) -> None:
-        """Spend this frame's one look where it is most needed."""
+    def look(self, image: np.ndarray, tracks: Sequence[Track], now: float) -> None:
+        """Spend this frame's one look where it is most needed (``now``: the frame's time)."""
         self._frame += 1
         live = {t.id for t in tracks}
         self.vouched &= live
@@ -82,7 +89,8 @@ class PersonWitness:
         if unvouched:
             self._vouch(image, unvouched[0], frame_size)
             return
-        faceless = [t for t in tracks if t.coasting and t.id in self.vouched]
+        # A face missed for a moment is the tracker's to hold; only one gone for a while needs its body checked.
+        faceless = [t for t in tracks if t.coasting and t.id in self.vouched and now - t.last_seen >= BODY_AFTER_S]
         if faceless:
             self._body_turn += 1
             if self._body_turn % self.config.body_every == 0:
@@ -90,7 +98,7 @@ class PersonWitness:
                 mask = self.segmenter.segment(image, region_around_face(track.box, frame_size))
                 self.bodies[track.id] = mask.coverage(track.box) >= self.config.min_coverage
             return
-        if not tracks and self._frame % self.config.empty_every == 0:
+        if self.find_people and not tracks and self._frame % self.config.empty_every == 0:
             self.people = self.segmenter.segment(image).regions()
         elif tracks:
             self.people = ()
