@@ -228,7 +228,7 @@ class Tracker:
         matched_boxes = [s.box(t, self._frame) for s in self._tracks if s.id in used_tracks]
         # A leftover detection on top of a matched face is the same face seen by two searches.
         return [d for i, d in enumerate(detections)
-                if i not in used_detections and all(_iou(_int_box(d.box), b) < 0.3 for b in matched_boxes)]
+                if i not in used_detections and all(_iou(d.pixel_box, b) < 0.3 for b in matched_boxes)]
 
     def _cost(self, state: _State, det: Detection, t: float) -> float | None:
         cfg = self.config
@@ -340,10 +340,6 @@ def _contains(region: Box, box: Box) -> bool:
     rx, ry, rw, rh = region
     x, y, w, h = box
     return rx <= x and ry <= y and x + w <= rx + rw and y + h <= ry + rh
-
-
-def _int_box(box: tuple[float, float, float, float]) -> Box:
-    return (round(box[0]), round(box[1]), round(box[2]), round(box[3]))
 
 
 def _iou(a: Box, b: Box) -> float:
