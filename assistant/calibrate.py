@@ -16,6 +16,7 @@ On the virtual rig the rig places its chart at each distance itself
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ import numpy as np
 
 from assistant.drivers.guard import GuardedDriver
 from assistant.drivers.lensmap import LensFile, LensMap, LensPoint, load_lens, save_lens
-from assistant.errors import ConfigError, SourceError, UserInputError
+from assistant.errors import ConfigError, OutputError, SourceError, UserInputError
 from assistant.focus.peak import sharpness_peak
 from assistant.types import Box, FrameSource
 from assistant.units import to_dioptres
@@ -131,6 +132,7 @@ def calibrate(plan: CalibrationPlan, driver: GuardedDriver, units: str, source: 
     say = say or sys.stderr
     if len(plan.distances_m) < 2:
         raise UserInputError("calibrate: give at least two distances, e.g. --distances 0.5,1,3")
+    check_writable(plan.out)
     hard = driver.limits
     say.write(f"calibrate: driver {driver.description}, {units} units, hard stops {hard[0]:g} .. {hard[1]:g}\n")
     sweep = FocusSweep(driver, source, settings)
@@ -157,6 +159,30 @@ def calibrate(plan: CalibrationPlan, driver: GuardedDriver, units: str, source: 
         raise RuntimeError(f"calibrate wrote a lens file it cannot read back: {exc}") from exc
     say.write(f"calibrate: wrote {plan.out}\n")
     return saved
+
+
+def check_writable(path: Path) -> None:
+    """Fail now, not after the sweep, when the lens file cannot be written where asked.
+
+    A hand-held session is costly to repeat, so a file is really made and
+    removed beside ``path`` (catching permissions, read-only and pseudo file
+    systems such as /proc), and an existing file is opened for appending
+    without changing it. A missing folder is made, as for every output file.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give --out a .toml file path for the lens file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"):
+            pass
+        if path.exists():
+            with path.open("a"):
+                pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OutputError(f"{path}: cannot write the lens file there ({reason}); give --out a path in a writable "
+                          "folder (nothing was swept)") from exc
 
 
 def _present_target(source: Any, distance_m: float, prompt: bool, ask: Callable[[str], str]) -> None:

@@ -4,6 +4,7 @@ recovers a motor's hidden gearing to within the depth of field."""
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,55 @@ def test_a_real_camera_asks_for_a_terminal_when_it_cannot_prompt(tmp_path: Path,
     asked = []
     _present_target(Camera(), 1.0, prompt=True, ask=asked.append)
     assert "1 m from the lens" in asked[0]
+
+
+def _under_a_file(tmp_path: Path) -> Path:
+    """A folder that cannot exist: its name is taken by a file (fails for root too, unlike a chmod 555 folder)."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder")
+    return blocker / "lens.toml"
+
+
+@pytest.mark.parametrize("out", [pytest.param(lambda tmp: Path("/proc/r.toml"), id="proc"),
+                                 pytest.param(_under_a_file, id="folder is a file")])
+def test_an_unwritable_out_fails_before_the_sweep(out, tmp_path: Path, capsys, monkeypatch):
+    """A hand-held calibration is costly to repeat: --out is checked before the first target, not after the last."""
+    target = out(tmp_path)
+    read = []
+    real_read = SimSource.read
+    monkeypatch.setattr(SimSource, "read", lambda self: read.append(1) or real_read(self))
+    placed = []
+    monkeypatch.setattr(SimSource, "place_layer", lambda self, *args, **kwargs: placed.append(args))
+    assert main(["calibrate", "--distances", "1,2", "--out", str(target)]) == 2
+    assert read == [] and placed == []  # no frame read, no target placed: the sweep never started
+    err = capsys.readouterr().err
+    assert f"{target}: cannot" in err and "writable" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_calibrate_refuses_an_unwritable_out_before_moving_the_driver(monkeypatch):
+    """calibrate() itself checks --out before the first target: the driver is never moved, no frame is read."""
+    from assistant.errors import OutputError
+
+    source = SimSource.from_file(CHART)
+    motor = GearedMotor()
+    moves, read = [], []
+    monkeypatch.setattr(motor, "move_to", lambda native: moves.append(native))
+    monkeypatch.setattr(source, "read", lambda: read.append(1))
+    guard = GuardedDriver(motor, None, SafetyLimits((0.0, 4000.0)), clock=lambda: source.media_t)
+    plan = CalibrationPlan((0.5, 1.0), Path("/proc/r.toml"), prompt=False)
+    with pytest.raises(OutputError, match="nothing was swept"):
+        calibrate(plan, guard, "steps", source, say=io.StringIO())
+    assert moves == [] and read == []
+
+
+def test_the_out_check_makes_a_missing_folder_and_leaves_no_trace(tmp_path: Path):
+    """Like every output file, a missing folder is made; the probe file is removed and an existing file kept."""
+    from assistant.calibrate import check_writable
+
+    check_writable(tmp_path / "new" / "lens.toml")
+    assert (tmp_path / "new").is_dir() and list((tmp_path / "new").iterdir()) == []
+    existing = tmp_path / "old.toml"
+    existing.write_text("keep")
+    check_writable(existing)
+    assert existing.read_text() == "keep" and sorted(p.name for p in tmp_path.iterdir()) == ["new", "old.toml"]

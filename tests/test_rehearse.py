@@ -63,6 +63,7 @@ def test_scores_rank_the_scripted_operators(manual_session):
     for name, take in takes.items():
         first, second = take.scores
         assert first.right_subject and second.right_subject, name  # everyone ends on the right subject
+        assert take.no_pull_cues == () and None not in (first.score, second.score), name  # every operator pulled
     early, late, over, good = (takes[n].scores[0] for n in ("early", "late", "overshoot", "correct"))
     assert early.start_delay_s == pytest.approx(-0.6, abs=0.07)
     assert late.start_delay_s == pytest.approx(0.6, abs=0.07)
@@ -78,6 +79,8 @@ def test_session_file_and_table_compare_the_takes(manual_session):
     assert [t["take"] for t in stored] == [1, 2, 3, 4]
     assert [t["score"] for t in stored] == [round(takes[n].score, 1) for n in OPERATORS]
     assert stored[0]["cues"][0]["cue"] == "to B" and "start_delay_s" in stored[0]["cues"][0]
+    assert stored[0]["cues"][0]["no_pull_seen"] is False
+    assert "(4 takes)" in printed and "no pull seen" not in printed
     table = printed.split("takes):\n")[1]
     assert "<- best" in table.splitlines()[2]  # take 1, the correct operator, is marked best
     for number in range(1, 5):
@@ -245,3 +248,61 @@ def test_a_bad_session_path_is_refused_before_the_take(tmp_path, make, message):
     with pytest.raises(UserInputError, match=message):
         rehearse(LiveOptions(source="sim", scene=STAGE, headless=True, no_audio=True, cues=CUES), session,
                  tmp_path, io.StringIO())
+
+
+def test_a_take_in_which_nobody_pulls_is_not_scored(tmp_path: Path):
+    """Headless manual mode on the plain stage: nobody presses , or . so focus never moves; no cue gets a score."""
+    session = tmp_path / "session.json"
+    out = io.StringIO()
+    take = rehearse(LiveOptions(source="sim", scene=STAGE, headless=True, no_audio=True, cues=CUES), session,
+                    tmp_path, out)
+    assert take.score is None and take.no_pull_cues == ("to B", "back to A")
+    for score in take.scores:  # no made-up timings (the old take said sharp -1.00s, land -75 for "back to A")
+        assert score.no_pull_seen and score.score is None
+        assert score.start_delay_s is None and score.time_to_sharp_s is None and score.landing_error_frames is None
+    printed = out.getvalue()
+    assert "not scored: no pull seen in any cue" in printed and "nobody pulled focus in 2 cues" in printed
+    assert "(1 take)" in printed and "1 takes" not in printed
+    stored = json.loads(session.read_text())["takes"]
+    assert stored[0]["score"] is None and [c["no_pull_seen"] for c in stored[0]["cues"]] == [True, True]
+    assert all(c["score"] is None and "start_delay_s" in c for c in stored[0]["cues"])  # old keys kept
+    assert (tmp_path / "take-1.png").stat().st_size > 10_000
+    # A second, cut-short take: one cue never fires, and every count reads right.
+    out = io.StringIO()
+    rehearse(LiveOptions(source="sim", scene=STAGE, headless=True, no_audio=True, cues=CUES, max_frames=100),
+             session, tmp_path, out)
+    printed = out.getvalue()
+    assert "note: 1 cue never fired" in printed and "(2 takes)" in printed
+    assert "nobody pulled focus in 1 cue;" in printed
+
+
+def test_no_pull_seen_from_the_lens_focus_alone():
+    """Focus that stays within readout noise over the cue's window is no pull; any real move is scored."""
+    from assistant.rehearse.score import FiredCue, Sample, score_cue
+
+    cue = FiredCue(0, "to B", 3.0, 1.0, "s-curve", 0.5, 0.25, None, 30.0)
+    still = [Sample(i / 30, i, 0.5 + (0.005 if i % 2 else 0.0), ()) for i in range(45, 180)]
+    held = score_cue(cue, still, (1.5, 6.0), 0.043)
+    assert held.no_pull_seen and held.score is None and held.to_json()["no_pull_seen"] is True
+    moved = [Sample(s.t, s.frame, 0.5 if s.t < 3.0 else 0.25, ()) for s in still]
+    pulled = score_cue(cue, moved, (1.5, 6.0), 0.043)
+    assert not pulled.no_pull_seen and pulled.score is not None
+
+
+def test_the_takes_table_skips_cues_with_no_pull_seen():
+    """A cue nobody pulled is shown as such and left out, not ranked as a bad pull; old session files still read."""
+    from assistant.rehearse.session import takes_table
+
+    def cue(name: str, score: float | None, no_pull: bool | None = None) -> dict:
+        return {"cue": name, "score": score} | ({} if no_pull is None else {"no_pull_seen": no_pull})
+
+    takes = [
+        {"take": 1, "mode": "manual", "score": 60.0, "cues": [cue("to B", 50.0), cue("back to A", 70.0)]},  # old file
+        {"take": 2, "mode": "manual", "score": 90.0, "cues": [cue("to B", None, True), cue("back to A", 90.0, False)]},
+        {"take": 3, "mode": "manual", "score": None, "cues": [cue("to B", None, True), cue("back to A", None, True)]},
+    ]
+    rows = takes_table(takes).splitlines()
+    assert rows[2].split()[2:] == ["50", "70", "60.0"]
+    assert rows[3].split()[2:] == ["no", "pull", "seen", "90", "90.0", "<-", "best"]
+    assert rows[4].split()[2:] == ["no", "pull", "seen", "no", "pull", "seen", "--"]
+    assert "averages the cues that were pulled" in rows[5]

@@ -8,7 +8,8 @@ from typing import TextIO
 from assistant.live import LiveOptions, build_pipeline
 from assistant.rehearse.runner import RehearsalSink, Take
 from assistant.errors import OutputError
-from assistant.rehearse.session import append_take, cue_table, read_session, take_record, takes_table
+from assistant.rehearse.session import (append_take, counted, cue_table, read_session, take_record, take_verdict,
+                                        takes_table)
 from assistant.report.files import prepared
 from assistant.report.take_plot import write_take_report
 
@@ -25,13 +26,23 @@ def rehearse(options: LiveOptions, session: Path, report_dir: Path, out: TextIO)
     summary = pipeline.run()
     take = runner.take()
     if len(take.fired) < len(runner.sheet.cues):
-        out.write(f"note: {len(runner.sheet.cues) - len(take.fired)} cue(s) never fired "
+        missed = len(runner.sheet.cues) - len(take.fired)
+        out.write(f"note: {counted(missed, 'cue')} never fired "
                   f"(the take ended at {summary.media_s:.1f} s, stopped by {summary.stopped_by})\n")
     takes = append_take(session, take_record(take, options.source))
     number = takes[-1]["take"]
     report = report_dir / f"take-{number}.png"
     write_take_report(take, report, f"{take.sheet}, take {number} ({take.mode})")
-    out.write(f"take {number} of {take.sheet!r} ({take.mode}): score {take.score:.0f}/100\n\n")
+    out.write(f"take {number} of {take.sheet!r} ({take.mode}): {take_verdict(take)}\n\n")
     out.write(cue_table(take) + "\n\n")
-    out.write(f"session {session} ({len(takes)} takes):\n{takes_table(takes)}\n\nreport: {report}\n")
+    if take.no_pull_cues and take.mode == "manual":
+        out.write(_no_pull_hint(len(take.no_pull_cues), options.headless) + "\n\n")
+    out.write(f"session {session} ({counted(len(takes), 'take')}):\n{takes_table(takes)}\n\nreport: {report}\n")
     return take
+
+
+def _no_pull_hint(cues: int, headless: bool) -> str:
+    """What to do when a manual take saw no pull: nobody is at the follow-focus keys without a window."""
+    how = "the , . keys in the window" + ("; headless, script the operator with a scene's [[focus]] keys"
+                                          if headless else "")
+    return f"note: nobody pulled focus in {counted(cues, 'cue')}; in manual mode you pull ({how}) or use --mode drive"

@@ -50,8 +50,15 @@ class Take:
     scores: tuple[CueScore, ...]
 
     @property
-    def score(self) -> float:
-        return sum(s.score for s in self.scores) / len(self.scores) if self.scores else 0.0
+    def score(self) -> float | None:
+        """The mean of the cues that were pulled; None when no cue was (nothing to judge, not a bad take)."""
+        scored = [s.score for s in self.scores if s.score is not None]
+        return sum(scored) / len(scored) if scored else None
+
+    @property
+    def no_pull_cues(self) -> tuple[str, ...]:
+        """The cues in which the lens focus never moved: left out of the take's score."""
+        return tuple(s.cue for s in self.scores if s.no_pull_seen)
 
 
 class RehearsalSink:

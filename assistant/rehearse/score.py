@@ -4,7 +4,9 @@ Everything is measured from what the assistant saw in each frame. With the
 lens focus known (the rig, a driver that reports position) the achieved
 focus curve is compared with the planned one directly; without it the
 target's own in-focus state carries the timing (start, landing, buzz) and
-the curve-shape measures are left out.
+the curve-shape measures are left out. When the lens focus is known and did
+not move during a cue, nobody pulled: the cue is marked "no pull seen" and
+gets no score, rather than the score of a bad pull.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ STILL_SHARE = 0.02
 """A rack has ended when focus moves less than this share of the rack's mean speed."""
 DIP_FRAMES = 3
 """The target must be off for this many frames for a dip to count as buzz (not one noisy frame)."""
+STILL_FOCUS_SHARE = 0.5
+"""Focus that moves less than this share of the depth of field over a cue's window was not pulled (readout noise)."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,8 @@ class CueScore:
     buzz: int
     smoothness_rms: float | None
     right_subject: bool
-    score: float
+    score: float | None  # None: not scored (no pull seen)
+    no_pull_seen: bool = False  # the lens focus was known and did not move during the cue: not scored
 
     def to_json(self) -> dict:
         return {k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -86,6 +91,9 @@ def score_cue(cue: FiredCue, samples: Sequence[Sample], window: tuple[float, flo
     else:
         timing = _sharpness_timing(cue, frames)
     start, sharp, landed, overshoot, rms, right, on_target = timing
+    if _no_pull_seen(frames, tolerance_dpt):  # the times of a pull that never happened would mean nothing
+        return CueScore(cue.name, cue.t0, cue.t0 + cue.duration_s, None, None, None, None, 0, None, right, None,
+                        no_pull_seen=True)
     planned_start = cue.t0 + cue.duration_s * _inverse_ease(cue.curve, START_SHARE)
     delay = None if start is None else start - planned_start
     to_sharp = None if sharp is None else sharp - cue.t0
@@ -116,6 +124,18 @@ def measured_cue(cue: FiredCue, samples: Sequence[Sample], window: tuple[float, 
         if spread > 0:
             target = sharpness_peak(peak)  # type: ignore[arg-type]
     return replace(cue, start_dpt=start, target_dpt=target)
+
+
+def _no_pull_seen(frames: list[Sample], tol: float) -> bool:
+    """True when the lens focus was known and stayed put (within readout noise) over the cue's window.
+
+    An operator who never pulled (a headless manual take, a missed cue) must
+    not get a score as if a bad pull had happened: its start, sharp and land
+    times would be measured from nothing. Unknown focus (no readout) is left
+    to the normal scoring from who is in focus.
+    """
+    known = [s.focus_dpt for s in frames if s.focus_dpt is not None]
+    return len(known) >= 2 and max(known) - min(known) <= STILL_FOCUS_SHARE * tol
 
 
 def _focus_timing(cue: FiredCue, frames: list[Sample], tol: float):

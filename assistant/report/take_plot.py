@@ -6,6 +6,7 @@ from pathlib import Path
 
 from assistant.focus.easing import ease
 from assistant.rehearse.runner import Take
+from assistant.rehearse.session import NO_PULL, take_verdict
 from assistant.report.files import prepared
 from assistant.report.plots import figure, save
 
@@ -35,7 +36,7 @@ def write_take_report(take: Take, path: Path, title: str) -> None:
     if achieved:
         focus_ax.plot(*zip(*achieved), color="black", linewidth=1.2, label="achieved")
     focus_ax.set_ylabel("focus (dioptres, 1/m)")
-    focus_ax.set_title(f"{title}: take score {take.score:.0f}/100")
+    focus_ax.set_title(f"{title}: {take_verdict(take)}")
     series: dict[int, tuple[list[float], list[float], str]] = {}
     for sample in take.samples:
         for subject in sample.subjects:
@@ -53,7 +54,8 @@ def write_take_report(take: Take, path: Path, title: str) -> None:
     for cue, score in zip(sorted(take.fired, key=lambda f: f.t0), take.scores):
         for ax in (focus_ax, subject_ax):
             ax.axvspan(cue.t0, cue.t0 + cue.duration_s, color="tab:orange", alpha=0.15)
-        focus_ax.annotate(f"{cue.name}: {score.score:.0f}", (cue.t0, 1.0), xycoords=("data", "axes fraction"),
+        said = NO_PULL if score.score is None else f"{score.score:.0f}"
+        focus_ax.annotate(f"{cue.name}: {said}", (cue.t0, 1.0), xycoords=("data", "axes fraction"),
                           xytext=(2, -12), textcoords="offset points", fontsize=8, color="tab:orange")
     focus_ax.legend(loc="lower right", fontsize=8)
     if series:
