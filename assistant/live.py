@@ -50,6 +50,7 @@ class LiveOptions:
     scene: Path | None = None
     headless: bool = False
     record: Path | None = None
+    record_clean: Path | None = None  # the camera's own picture, for analyze
     events: Path | None = None
     tracks: Path | None = None
     max_frames: int | None = None
@@ -118,7 +119,7 @@ def build_pipeline(options: LiveOptions, with_sinks: bool = True, draw_overlay: 
         events=EventClassifier((config.sharpness.grid_rows, config.sharpness.grid_cols), config.classify),
         director=director,
         max_frames=options.max_frames,
-        recording=options.record is not None,
+        recording=options.record is not None or options.record_clean is not None,
         draw_overlay=draw_overlay,
         dof_dpt=getattr(source, "dof_dpt", None),
     )
@@ -216,6 +217,8 @@ def _sinks(options: LiveOptions, config: Config, fps: float, frame_count: int | 
     # Files first: if one cannot be created, nothing has opened a window yet.
     if options.record:
         add(RecorderSink(options.record, fps))
+    if options.record_clean:
+        add(RecorderSink(options.record_clean, fps, clean=True))
     if options.events:
         add(EventsSink(options.events))
     if options.tracks:

@@ -11,22 +11,23 @@ from typing import TextIO
 import numpy as np
 
 from assistant.pipeline import Command, FrameResult
-from assistant.types import Event, NoSignal
+from assistant.types import Event, NoSignal, SharpnessMap
 from assistant.report.logs import JsonLinesWriter, track_record
 from assistant.ui.overlay import format_distance
 from assistant.ui.recorder import VideoRecorder
 
 
 class RecorderSink:
-    """``--record OUT.mp4``: the annotated picture at the source frame rate."""
+    """``--record OUT.mp4`` (the annotated picture) or ``--record-clean OUT.mp4`` (the camera's own),
+    at the source frame rate."""
 
-    wants_picture = True
-
-    def __init__(self, path: Path, fps: float) -> None:
-        self.recorder = VideoRecorder(path, fps)
+    def __init__(self, path: Path, fps: float, clean: bool = False) -> None:
+        self.clean = clean
+        self.wants_picture = not clean
+        self.recorder = VideoRecorder(path, fps, annotated=not clean)
 
     def consume(self, result: FrameResult) -> Command | None:
-        self.recorder.write(result.annotated)
+        self.recorder.write(result.frame.image if self.clean else result.annotated)
         return None
 
     def close(self) -> None:
@@ -64,6 +65,17 @@ class TracksSink:
         self.writer.close()
 
 
+def sharpest_area(sharpness: SharpnessMap) -> str:
+    """Where the sharpest tile lies, in words an operator uses: "top left", "centre", "bottom right"."""
+    row, col = sharpness.sharpest_tile()
+    rows, cols = sharpness.grid
+    vertical = ("top", "middle", "bottom")[min(2, 3 * row // rows)]
+    horizontal = ("left", "centre", "right")[min(2, 3 * col // cols)]
+    if vertical == "middle":
+        return "centre" if horizontal == "centre" else f"{horizontal} of centre"
+    return f"{vertical} {horizontal}" if horizontal != "centre" else vertical
+
+
 class StatusPrinter:
     """The headless status line: rewritten in place on a terminal, else one line every ``every_s``."""
 
@@ -82,10 +94,9 @@ class StatusPrinter:
         if status.t + 1e-9 < self._next_t:
             return None
         self._next_t = status.t + interval
-        (row, col) = result.sharpness.sharpest_tile()
         fps = f"{status.fps:5.1f} fps" if status.fps is not None else "  --- fps"
         line = (f"{status.source}  t={status.t:7.2f}s  frame {status.frame:6d}  {fps}  "
-                f"focus {format_distance(status.focus_m):>7}  sharpest tile r{row}c{col}")
+                f"focus {format_distance(status.focus_m):>7}  sharpest at {sharpest_area(result.sharpness)}")
         if status.note:
             line += f"  | {status.note}"
         self._write(line)

@@ -1,4 +1,4 @@
-"""Writes the annotated picture to a video file (OpenCV, mp4v)."""
+"""Writes pictures to a video file (OpenCV, mp4v): the annotated view, or the camera's own picture."""
 
 from __future__ import annotations
 
@@ -8,17 +8,23 @@ import cv2
 import numpy as np
 
 from assistant.errors import OutputError
+from assistant.report.recording_mark import mark_annotated
 from assistant.report.files import prepared
 
 FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "mp4v"}
 
 
 class VideoRecorder:
-    """Opens on the first frame (to learn its size) and writes every frame after."""
+    """Opens on the first frame (to learn its size) and writes every frame after.
 
-    def __init__(self, path: Path, fps: float) -> None:
+    An ``annotated`` recording is marked as such when closed (MP4/MOV), so
+    ``analyze`` can warn that its picture is not the camera's.
+    """
+
+    def __init__(self, path: Path, fps: float, annotated: bool = False) -> None:
         self.path = prepared(path, tuple(FOURCC), "recording")
         self.fps = fps
+        self.annotated = annotated
         self._fourcc = cv2.VideoWriter_fourcc(*FOURCC[self.path.suffix.lower()])
         self._writer: cv2.VideoWriter | None = None
         self.frames = 0
@@ -36,3 +42,5 @@ class VideoRecorder:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+            if self.annotated:
+                mark_annotated(self.path)
