@@ -12,17 +12,32 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
 from assistant import __version__
-from assistant.errors import AssistantError, UserInputError
+from assistant.errors import AssistantError, SourceNotFound, UserInputError
 from assistant.targeting import TARGET_RULES
 
 PROG = "focus-assistant"
 
+# What each command can open, said after "no such file" (only the command knows: see SourceNotFound).
+LIVE_SOURCES = "'sim', a camera index like 0, a device path, a video file, a URL or module:factory"
+"""``live`` and ``rehearse``: everything the source opener knows."""
+CALIBRATE_SOURCES = "'sim', a camera index like 0, a device path, a URL or module:factory"
+"""``calibrate`` moves the lens while it watches, so a recording is no use to it."""
+ANALYZE_SOURCES = "a recorded video file (.mp4, .mov, .mkv, ...)"
+
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage mistake in one line with exit code 2."""
+    """argparse that reports a usage mistake in one line with exit code 2.
+
+    Abbreviations are off: ``--headles`` is a typo to report, not ``--headless``
+    to guess (and a guess breaks as soon as another option shares the prefix).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -49,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="rack to subject LABEL at a media time, e.g. --rack B@3.0 (repeatable); in the "
                            "window the keys a-d rack at once")
     _shared_options(live)
-    live.set_defaults(run=_run_live)
+    live.set_defaults(run=_run_live, accepts=LIVE_SOURCES)
 
     rehearse = commands.add_parser(
         "rehearse", help="rehearse rack cues: count-ins, racks on cue, scores per take",
@@ -66,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="where take-N.png goes (default out/)")
     rehearse.add_argument("--markers", type=Path, metavar="OUT.edl", help="timeline markers: .edl or .otio")
     _shared_options(rehearse)
-    rehearse.set_defaults(run=_run_rehearse)
+    rehearse.set_defaults(run=_run_rehearse, accepts=LIVE_SOURCES)
 
     analyze = commands.add_parser("analyze", help="label the focus pulls and racks in a recorded clip",
                                   description="Offline focus monitoring of a recorded clip, as fast as the machine "
@@ -82,14 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--cue-track", type=Path, metavar="OUT.wav",
                          help="write the cues at their media times, to lay under the clip")
     _shared_options(analyze)
-    analyze.set_defaults(run=_run_analyze)
+    analyze.set_defaults(run=_run_analyze, accepts=ANALYZE_SOURCES)
 
     calibrate = commands.add_parser(
         "calibrate", help="measure a lens map: sweep focus over a target at known distances",
         description="Sweep the focus driver across its range while a detailed target is held at each distance, "
                     "find where it is sharpest, and save the lens file (--lens FILE for live). On the virtual rig "
                     "the rig places its own chart.")
-    calibrate.add_argument("--source", default="sim", metavar="SRC", help="camera (0, /dev/video0, ...) or sim (default)")
+    calibrate.add_argument("--source", default="sim", metavar="SRC", help=f"{CALIBRATE_SOURCES} (default sim)")
     calibrate.add_argument("--scene", type=Path, metavar="FILE",
                            help="rig scene with a layer named 'chart' (default config/scenes/calibrate_chart.toml)")
     calibrate.add_argument("--driver", metavar="DRV", help="uvc, serial:PORT[@BAUD], osc://... or module:factory "
@@ -104,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a named focus mark, e.g. --mark A=1.2 (repeatable)")
     calibrate.add_argument("--yes", action="store_true", help="do not ask before each distance (target already placed)")
     calibrate.add_argument("--config", type=Path, metavar="FILE", help="settings file (see config/default.toml)")
-    calibrate.set_defaults(run=_run_calibrate)
+    calibrate.set_defaults(run=_run_calibrate, accepts=CALIBRATE_SOURCES)
 
     devices = commands.add_parser("devices", help="list cameras and audio outputs",
                                   description="List video capture devices and audio outputs on this machine.")
@@ -120,7 +135,10 @@ def _run_options(parser: argparse.ArgumentParser, default_scene: str | None = No
     parser.add_argument("--scene", type=Path, metavar="FILE",
                         help=f"virtual rig scene file (default {default_scene or 'from config'})")
     parser.add_argument("--headless", action="store_true", help="no window, even when a display exists")
-    parser.add_argument("--record", type=Path, metavar="OUT.mp4", help="write the annotated video")
+    parser.add_argument("--record", type=Path, metavar="OUT.mp4",
+                        help="write the annotated video (what you see: overlay burnt in; not for analyze)")
+    parser.add_argument("--record-clean", type=Path, metavar="OUT.mp4",
+                        help="write the camera's own picture, without the overlay (for analyze later)")
     parser.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write labelled focus events (JSON Lines)")
     parser.add_argument("--tracks", type=Path, metavar="OUT.jsonl", help="write per-frame focus and subjects (JSON Lines)")
     parser.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
@@ -156,6 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.run(args) or 0)
+    except SourceNotFound as exc:
+        print(f"{PROG}: {exc.hinted(getattr(args, 'accepts', LIVE_SOURCES))}", file=sys.stderr)
+        return exc.exit_code
     except UserInputError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -225,6 +246,7 @@ def _run_live(args: argparse.Namespace) -> int:
 
     options = LiveOptions(
         source=args.source, scene=args.scene, headless=args.headless, record=args.record,
+        record_clean=_clean_recording(args),
         events=args.events, tracks=args.tracks, max_frames=args.max_frames, config=args.config,
         hfov_deg=args.hfov, subject_rules=tuple(args.subject), mode=args.mode, target=args.target,
         racks=tuple(args.rack), no_audio=args.no_audio, cue_track=args.cue_track,
@@ -244,6 +266,7 @@ def _run_rehearse(args: argparse.Namespace) -> int:
     scene = args.scene or (SCENES_DIR / "rehearse_stage.toml" if args.source == "sim" else None)
     options = LiveOptions(
         source=args.source, scene=scene, headless=args.headless, record=args.record, events=args.events,
+        record_clean=_clean_recording(args),
         tracks=args.tracks, max_frames=args.max_frames, config=args.config, hfov_deg=args.hfov,
         subject_rules=tuple(args.subject), mode="drive" if args.mode == "drive" else "suggest", target=args.target,
         no_audio=args.no_audio, cue_track=args.cue_track, driver=args.driver, lens=args.lens, cues=args.cues,
@@ -253,11 +276,27 @@ def _run_rehearse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clean_recording(args: argparse.Namespace) -> Path | None:
+    """``--record-clean``, refused when it names the same file as ``--record`` (one would overwrite the other)."""
+    clean = args.record_clean
+    if clean is not None and args.record is not None and clean.resolve() == args.record.resolve():
+        raise UserInputError(f"{clean}: --record and --record-clean name the same file; give each its own")
+    return clean
+
+
 def _run_analyze(args: argparse.Namespace) -> int:
     from assistant.live import LiveOptions, run_live
+    from assistant.report.recording_mark import is_annotated
 
-    if args.clip == "sim" or "://" in args.clip or args.clip.isdigit():
+    clip = Path(args.clip)
+    if args.clip == "sim" or "://" in args.clip or args.clip.isdigit() or clip.is_char_device():
         raise UserInputError(f"{args.clip}: analyze reads a recorded clip; use 'live' for cameras, streams and the rig")
+    if not clip.exists():  # said here, before the source opener would try it as a module:factory plugin
+        raise SourceNotFound(f"{args.clip}: no such file")
+    if is_annotated(clip):
+        print(f"{PROG}: warning: {args.clip} is one of this tool's --record files, with the overlay burnt into "
+              "the picture; the boxes and status bar will be read as part of the scene. Record with "
+              "--record-clean for analysis", file=sys.stderr)
     options = LiveOptions(
         source=args.clip, events=args.events, tracks=args.tracks, report=args.report, config=args.config,
         hfov_deg=args.hfov, subject_rules=tuple(args.subject), analyze=True, headless=True, target=args.target,
@@ -301,7 +340,7 @@ def _mark(text: str) -> tuple[str, float]:
 
 
 def _run_calibrate(args: argparse.Namespace) -> int:
-    from assistant.calibrate import CalibrationPlan, calibrate
+    from assistant.calibrate import CalibrationPlan, calibrate, check_writable
     from assistant.capture.sources import open_source
     from assistant.config import load_config
     from assistant.drivers.open import camera_driver, open_native
@@ -309,7 +348,8 @@ def _run_calibrate(args: argparse.Namespace) -> int:
     from assistant.report.files import prepared
 
     config = load_config(args.config)
-    prepared(args.out, (".toml",), "lens file")  # an unwritable --out fails now, not after the sweep
+    prepared(args.out, (".toml",), "lens file")
+    check_writable(args.out)  # an unwritable --out fails now, before the camera opens, not after the sweep
     scene = args.scene or (SCENES_DIR / "calibrate_chart.toml" if args.source == "sim" else None)
     webcam_focus = camera_driver(args.driver, args.source)
     source = open_source(args.source, config, scene, webcam_focus.wrap_factory if webcam_focus else None)  # type: ignore[attr-defined]

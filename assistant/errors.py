@@ -25,6 +25,19 @@ class SourceError(UserInputError):
     """A frame source cannot be opened or stopped delivering frames."""
 
 
+class SourceNotFound(SourceError):
+    """The source names nothing that can be opened (no such file, a folder).
+
+    What to give instead depends on the command (``analyze`` reads only video
+    files, ``live`` also cameras, streams and plugins), so the message carries
+    no hint of its own: the command adds one with :meth:`hinted`.
+    """
+
+    def hinted(self, accepts: str) -> str:
+        """The message followed by what the command would take, e.g. ``"; give a video file"``."""
+        return f"{self}; give {accepts}"
+
+
 class ModelMissing(UserInputError):
     """A model file the detector needs is not in ``models/``."""
 

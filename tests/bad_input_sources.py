@@ -54,3 +54,8 @@ def no_fps():
     source = Frames(lambda: np.dstack([_texture(480, 640)] * 3))
     source.fps = None  # the plugin does not know its rate
     return source
+
+
+def crashing():
+    """A plugin with a bug: read() raises. That must surface as a traceback, never be silenced."""
+    return Frames(lambda: 1 / 0)

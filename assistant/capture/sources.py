@@ -29,9 +29,10 @@ import numpy as np
 from assistant.capture.camera import camera_factory, describe_format, request_format, stream_factory
 from assistant.capture.grabber import LatestFrameGrabber
 from assistant.config import Config
-from assistant.errors import SourceError
+from assistant.errors import SourceError, SourceNotFound
 from assistant.plugins import PLUGIN_SPEC, make_plugin
 from assistant.types import Frame, FrameSource, NoSignal
+from assistant.vision.faces import _native_stderr_silenced
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".mxf", ".ts", ".wmv"}
 
@@ -44,7 +45,7 @@ class VideoFileSource:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.description = f"file:{self.path.name}"
-        self._capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        self._capture = _quietly_opened(lambda: cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG))
         if not self._capture.isOpened():
             raise SourceError(f"{self.path}: cannot open as a video; check that it is a video file OpenCV's FFmpeg can read")
         fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
@@ -244,11 +245,23 @@ def open_source(spec: str, config: Config, scene: Path | None = None,
         if stat.S_ISCHR(os.stat(path).st_mode):
             return _grabbed(_wrapped(camera_factory(str(path)), wrap_capture), f"camera:{path}", config, camera=True)
         if path.is_dir():
-            raise SourceError(f"{path}: is a directory; give a video file, a camera index or 'sim'")
+            raise SourceNotFound(f"{path}: is a directory")
         return VideoFileSource(path)
     if PLUGIN_SPEC.match(spec) and path.suffix.lower() not in VIDEO_SUFFIXES:
         return _plugin(spec)
-    raise SourceError(f"{spec}: no such file; give 'sim', a camera index like 0, a device path, a video file, a URL or module:factory")
+    raise SourceNotFound(f"{spec}: no such file")  # the command adds what it accepts instead
+
+
+def _quietly_opened(open_capture: Callable[[], Any]) -> Any:
+    """Open a capture with file descriptor 2 pointed at /dev/null.
+
+    On a user's mistake FFmpeg ("moov atom not found") and OpenCV's backends
+    ("Camera index out of range") write to stderr before we can say what is
+    wrong in one line. Only the open is silenced, and Python exceptions still
+    raise. Call it on the caller's thread only: fd 2 is the whole process's.
+    """
+    with _native_stderr_silenced():
+        return open_capture()
 
 
 def _wrapped(factory: Callable[[], Any], wrap: CaptureWrapper | None) -> Callable[[], Any]:
@@ -261,21 +274,21 @@ def _grabbed(factory: Any, description: str, config: Config, camera: bool) -> Gr
     Every capture, first or reopened, gets the requested format (cameras).
     """
 
-    def opened() -> Any:
-        capture = factory()
+    def ready(capture: Any) -> Any:
         if not capture.isOpened():
             raise SourceError(f"{description}: cannot open; check it is connected and not in use ('focus-assistant devices' lists cameras)")
         if camera:
             request_format(capture, config.source)
         return capture
 
-    capture = opened()
+    capture = ready(_quietly_opened(factory))  # the user's first try: a mistake gets only our line
     delivered = describe_format(capture, config.source if camera else None)
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
     first = [capture]
 
     def factory_once() -> Any:
-        return first.pop() if first else opened()
+        # Reopens run on the grabber thread, so they are not silenced (that would swallow other threads' stderr).
+        return first.pop() if first else ready(factory())
 
     fps = fps if 0 < fps <= 1000 else config.source.fps
     source = GrabbedSource(factory_once, description, fps, config.source.watchdog_s)
