@@ -62,7 +62,7 @@ class OverlayConfig:
 
     heatmap: bool = True
     peaking: bool = False
-    peaking_color: tuple[int, int, int] = (0, 0, 255)
+    peaking_color: tuple[int, int, int] = (80, 220, 80)  # green, the overlay's colour for sharp (ui/palette.py)
     status: bool = True
     focus_bar: bool = True
     magnifier: bool = False
@@ -108,7 +108,9 @@ def load_config(path: Path | None = None) -> Config:
     Paths inside the file are made absolute against the file's own folder, so
     a config works wherever the command is run from.
     """
-    origin = paths.DEFAULT_CONFIG if path is None else Path(path).resolve()
     config = Config() if path is None else load_toml(Config, Path(path))
+    # A file that does not name a scene keeps the built-in one, found beside the built-in config.
+    names_scene = path is not None and config.sim.scene != SimConfig().scene
+    origin = Path(path).resolve() if names_scene else paths.DEFAULT_CONFIG
     scene = paths.resolve(config.sim.scene, origin)
     return replace(config, sim=replace(config.sim, scene=str(scene)))

@@ -27,6 +27,15 @@ def test_partial_file_keeps_other_defaults_and_resolves_paths_next_to_itself(tmp
     assert config.sim.scene == str(tmp_path / "scenes" / "x.toml")
 
 
+def test_a_file_that_names_no_scene_keeps_the_built_in_scene(tmp_path):
+    """A user's config with only [suggest] must not send the rig looking for scenes beside it."""
+    cfg = tmp_path / "mine.toml"
+    cfg.write_text("[suggest]\nfollow_racks = false\n")
+    config = load_config(cfg)
+    assert config.sim.scene == str(paths.SCENES_DIR / "two_people.toml")
+    assert config.suggest.follow_racks is False
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

@@ -15,16 +15,19 @@ import cv2
 import numpy as np
 
 from assistant.types import Subject
+from assistant.ui import palette
 from assistant.ui.paint import tint
 from assistant.units import to_dioptres
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 TICKS_M = (0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, math.inf)
-FOCUS_COLOUR = (60, 60, 255)
-DOF_COLOUR = (60, 60, 255)
-MARKER_COLOUR = (255, 255, 255)
-TARGET_COLOUR = (0, 215, 255)
-ARROW_COLOUR = (80, 255, 80)
+FOCUS_COLOUR = palette.SHARP
+"""The focus line and its depth-of-field band are green: the distances that are sharp."""
+DOF_COLOUR = palette.SHARP
+MARKER_COLOUR = palette.OTHER
+TARGET_COLOUR = palette.TARGET
+ARROW_COLOUR = palette.TARGET
+"""The guide's arrow points at the target, so it wears the target's amber."""
 
 
 NEAR_ENDS_M = (1.0, 0.5, 0.3)
@@ -87,15 +90,15 @@ def draw_focus_bar(out: np.ndarray, bar: FocusBar, subjects: tuple[Subject, ...]
     x0, x1 = bar.span
     y = bar.line_y
     s = bar.scale
-    cv2.line(out, (x0, y), (x1, y), (200, 200, 200), 1, cv2.LINE_AA)
+    cv2.line(out, (x0, y), (x1, y), palette.SCALE, 1, cv2.LINE_AA)
     for tick in TICKS_M:
         if tick < bar.near_m:
             continue
         x = bar.x_for(tick)
-        cv2.line(out, (x, y - 4), (x, y + 4), (200, 200, 200), 1)
+        cv2.line(out, (x, y - 4), (x, y + 4), palette.SCALE, 1)
         text = "inf" if math.isinf(tick) else f"{tick:g}"
         (tw, th), _ = cv2.getTextSize(text, FONT, s * 0.8, 1)
-        cv2.putText(out, text, (x - tw // 2, bottom - 4), FONT, s * 0.8, (200, 200, 200), 1, cv2.LINE_AA)
+        cv2.putText(out, text, (x - tw // 2, bottom - 4), FONT, s * 0.8, palette.SCALE, 1, cv2.LINE_AA)
     if focus_m is not None:
         focus_dpt = to_dioptres(focus_m)
         left, right = bar.x_for_dioptres(focus_dpt + dof_dpt), bar.x_for_dioptres(focus_dpt - dof_dpt)

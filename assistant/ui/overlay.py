@@ -15,6 +15,7 @@ import numpy as np
 from assistant.types import SharpnessMap, Subject
 from assistant.ui.focusbar import FocusBar, draw_focus_bar, near_end_m
 from assistant.ui.keys import HELP_LINES
+from assistant.ui import palette
 from assistant.ui.paint import tint
 from assistant.vision.sharpness import peaking_mask
 
@@ -50,7 +51,7 @@ class OverlayStyle:
     heatmap: bool = True
     peaking: bool = False
     peaking_share: float = 0.04
-    peaking_color: tuple[int, int, int] = (0, 0, 255)
+    peaking_color: tuple[int, int, int] = palette.SHARP
     status: bool = True
     focus_bar: bool = True
     magnifier: bool = False
@@ -100,13 +101,13 @@ def heat_levels(tiles: np.ndarray) -> np.ndarray:
 
 
 def draw_heatmap(out: np.ndarray, sharpness: SharpnessMap, opacity: float = 0.35, floor: float = 0.5) -> None:
-    """Tint the sharper tiles from green to red; outline the sharpest tile.
+    """Tint the sharper tiles from red to green (the sharpest); outline the sharpest tile.
 
     Tiles below ``floor`` (on the log scale of :func:`heat_levels`) stay
     untinted, so soft areas keep their true look and the sharp plane stands out.
     """
     levels = heat_levels(sharpness.tiles)
-    hue = np.clip((1.0 - (levels - floor) / (1.0 - floor)) * 60.0, 0, 60).astype(np.uint8)  # 0 red .. 60 green (OpenCV hue)
+    hue = np.clip((levels - floor) / (1.0 - floor) * palette.SHARP_HUE, 0, palette.SHARP_HUE).astype(np.uint8)
     hsv = cv2.merge([hue, np.full_like(hue, 255), np.full_like(hue, 255)])
     colours = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
     # Only the lit tiles are touched: a handful of small blends instead of full-frame passes.
@@ -129,11 +130,11 @@ def draw_peaking(out: np.ndarray, sharpness: SharpnessMap, share: float, colour:
     cv2.add(out, (*colour, 0), dst=out, mask=mask)
 
 
-SUBJECT_COLOUR = (255, 255, 255)
-TARGET_COLOUR = (0, 215, 255)
-COASTING_COLOUR = (150, 150, 150)
-SHARP_COLOUR = (80, 220, 80)
-SOFT_COLOUR = (60, 60, 230)
+SUBJECT_COLOUR = palette.OTHER
+TARGET_COLOUR = palette.TARGET
+COASTING_COLOUR = palette.HELD
+SHARP_COLOUR = palette.SHARP
+SOFT_COLOUR = palette.SOFT
 
 
 def draw_subject(out: np.ndarray, subject: Subject, is_target: bool = False) -> None:
@@ -203,10 +204,10 @@ def draw_status(out: np.ndarray, status: Status) -> None:
     x = int(10 * scale / 0.5)
     for row, text in enumerate(status_lines(status)):
         alarm = row == 1 and ("FAULT" in status.driver or "STOP" in status.driver)
-        colour = (80, 80, 255) if alarm else (255, 255, 255)
+        colour = palette.ALARM if alarm else palette.OTHER
         cv2.putText(out, text, (x, int(line * (row + 0.75))), FONT, scale, colour, 1, cv2.LINE_AA)
     if status.recording:
-        cv2.circle(out, (w - line // 2 - 4, line // 2), line // 4, (0, 0, 255), -1, cv2.LINE_AA)
+        cv2.circle(out, (w - line // 2 - 4, line // 2), line // 4, palette.ALARM, -1, cv2.LINE_AA)
 
 
 def draw_ticker(out: np.ndarray, lines: tuple[str, ...], bottom: int) -> None:

@@ -68,7 +68,7 @@ def test_focus_line_and_depth_of_field_band():
     assert line.min() >= bar.x_for(2.0) - 1 and line.max() <= bar.x_for(2.0) + 1
     # The band is tinted from focus+dof (nearer) to focus-dof dioptres (farther).
     row = out[bar.line_y + 5].astype(int)
-    tinted = np.flatnonzero(row[:, 2] > row[:, 0] + 20)
+    tinted = np.flatnonzero(row[:, 1] > np.maximum(row[:, 0], row[:, 2]) + 20)  # green: the sharp distances
     assert tinted.min() == pytest.approx(bar.x_for_dioptres(0.5 + 0.1), abs=1)
     assert tinted.max() == pytest.approx(bar.x_for_dioptres(0.5 - 0.1), abs=1)
 
@@ -143,3 +143,43 @@ def test_no_signal_screen_names_the_source():
     screen = no_signal_screen(640, 360, "camera:0", 3.2)
     assert screen.shape == (360, 640, 3)
     assert (screen > 200).any()  # white text on the dark screen
+
+
+def dominant(pixel: np.ndarray) -> str:
+    """'green', 'red' or 'other': which channel leads a BGR pixel by a clear margin."""
+    b, g, r = (int(c) for c in pixel)
+    if g > max(b, r) + 25:
+        return "green"
+    if r > max(b, g) + 25:
+        return "red"
+    return "other"
+
+
+def test_one_colour_language_green_sharp_red_soft():
+    """Heat map, meters, peaking and the focus bar agree: green is sharp, red is soft (issue 16)."""
+    from assistant.config import OverlayConfig
+    from assistant.types import SharpnessMap
+    from assistant.ui import palette
+    from assistant.ui.overlay import draw_focus_meter, draw_heatmap
+
+    tiles = np.full((9, 16), 1.0)
+    tiles[4, 8] = 100.0  # the sharpest tile
+    tiles[1, 1] = 100.0 * 10 ** -0.9  # lit, but nearly a decade below it
+    sharpness = SharpnessMap(tiles, (), (W / 16, H / 9), np.zeros((H, W), np.int16))
+    out = np.full((H, W, 3), 128, np.uint8)
+    draw_heatmap(out, sharpness)
+    x, y, bw, bh = (int(v) for v in sharpness.tile_box(4, 8))
+    assert dominant(out[y + bh // 2, x + bw // 2]) == "green"
+    x, y, bw, bh = (int(v) for v in sharpness.tile_box(1, 1))
+    assert dominant(out[y + bh // 2, x + bw // 2]) == "red"
+
+    for in_focus, colour in ((True, "green"), (False, "red")):
+        meter = np.zeros((H, W, 3), np.uint8)
+        subject = Subject(id=1, box=(400, 200, 100, 100), in_focus=in_focus, focus_score=1.0 if in_focus else 0.2)
+        draw_focus_meter(meter, subject)
+        assert dominant(meter[295, 506]) == colour
+
+    assert OverlayStyle().peaking_color == palette.SHARP == OverlayConfig().peaking_color
+    assert dominant(np.array(palette.SHARP)) == "green" and dominant(np.array(palette.SOFT)) == "red"
+    assert focusbar.DOF_COLOUR == focusbar.FOCUS_COLOUR == palette.SHARP
+    assert focusbar.ARROW_COLOUR == focusbar.TARGET_COLOUR == palette.TARGET

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import pytest
 
+from assistant.ui import palette
 from assistant.ui.focusbar import FocusBar
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Xvfb is the Linux virtual display")
@@ -73,10 +74,10 @@ def test_keys_in_the_real_window_change_state_and_screenshot_shows_overlays(disp
     shot = cv2.imread(str(shots[0]))
     h, w = shot.shape[:2]
     assert (w, h) == (1280, 720)
-    # Peaking (pure red in BGR) lights edges; the magnifier's amber frame sits top right;
+    # Peaking (the palette's green for sharp) lights edges; the magnifier's amber frame sits top right;
     # the status bar and the focus bar darken the top and bottom bands.
-    red = np.all(shot == (0, 0, 255), axis=2).mean()
-    assert 0.005 < red < 0.2
+    peaked = np.all(shot == palette.SHARP, axis=2).mean()
+    assert 0.005 < peaked < 0.2
     amber = np.abs(shot[:h // 2, w // 2:].astype(int) - (0, 215, 255)).max(axis=2) <= 10
     assert amber.sum() > 500
     bar_top = FocusBar(w, h).band[0]
