@@ -251,8 +251,9 @@ class Pipeline:
                 quit_asked = True
         return "quit" if quit_asked else None
 
-    def process(self, frame: Frame, arrived: float) -> FrameResult:
-        """One frame through the stages (no sinks)."""
+    def process(self, frame: Frame, arrived: float | None) -> FrameResult:
+        """One frame through the stages (no sinks). ``arrived``: when the frame came, on this pipeline's
+        clock, for the latency shown; None shows none (a picture that must not depend on the machine)."""
         self._frame_size = (frame.width, frame.height)
         subjects = self.subjects.update(frame) if self.subjects is not None else ()
         if getattr(self.subjects, "cut", False):  # a new shot: nothing under way carries over
@@ -296,7 +297,8 @@ class Pipeline:
         target = guidance.target_id if guidance is not None else None
         status = Status(
             source=self.source.description, t=frame.t, frame=frame.index, fps=self._fps,
-            latency_ms=(self._clock() - arrived) * 1000.0, focus_m=focus_m, recording=self.recording,
+            latency_ms=None if arrived is None else (self._clock() - arrived) * 1000.0, focus_m=focus_m,
+            recording=self.recording,
             note=guidance.text() if guidance is not None else "",
             mode=self.director.mode if self.director is not None else "",
             target=_target_name(subjects, target), audio=(not self.controls.muted) if self._audio else None,
@@ -329,6 +331,9 @@ class Pipeline:
     def _announce(self, events: Sequence[Event]) -> None:
         for event in events:
             self._ticker.append(ticker_line(event))
+            # In suggest mode a rack the operator made names the new target (see FocusDirector.operator_racked).
+            if self.director is not None and self.director.operator_racked(event):
+                self._ticker.append(f"{event.end:7.2f}s  you racked to #{event.to_id}: it is the target now")
             for listener in self._listeners:
                 listener.on_event(event)
 

@@ -41,6 +41,8 @@ class SuggestConfig:
     confirm_frames: int = field(default=3, metadata=limits(lo=1, hi=60))
     rack_duration_s: float = field(default=1.0, metadata=limits(lo=0.05, hi=30.0))
     rack_curve: str = field(default="s-curve", metadata=limits(choices=("linear", "s-curve", "ease-in", "ease-out")))
+    follow_racks: bool = True
+    """A rack the operator is seen to make picks its destination as the target: they chose that subject."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Guidance:
         if self.direction == "none":
             return f"{self.mode}: no target"
         if self.direction == "lost":
-            return f"{self.mode}: target {who} lost"
+            return f"{self.mode}: target {who} lost" if who else f"{self.mode}: target lost"
         if self.direction == "search":
             return f"{self.mode}: searching focus for a subject"
         if self.direction == "paused":
@@ -186,6 +188,15 @@ class FocusDirector:
         """Make ``subject_id`` the target; it stays the target until it is gone."""
         self.targeting.select(subject_id)
         self._new_target()
+
+    def operator_racked(self, event: Event) -> bool:
+        """An observed rack in suggest mode: the operator chose its destination, so the guide follows it
+        instead of nagging them back. True when the target changed (the ticker says so)."""
+        if (self.mode != "suggest" or not self.suggest.follow_racks or event.type != "rack"
+                or event.origin != "observed" or event.to_id is None or event.to_id == self.target_id):
+            return False
+        self.select(event.to_id)
+        return True
 
     def _new_target(self) -> None:
         self._advised = False
