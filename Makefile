@@ -5,13 +5,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 OUT := out
+# The README's picture: 3 s into the demo with the magnifier on (tests/test_screenshot.py checks it).
+SCREENSHOT := --at 3.0 --command toggle_magnifier
 
 .PHONY: setup demo test bench bench-labels bench-labels-tune bench-drive bench-drive-tune bench-nobody bench-readme screenshot clean
 
 setup: $(STAMP) system-libs
 
 # Re-install only when the package definition changes (idempotent).
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -33,10 +35,11 @@ system-libs:
 
 demo: setup
 	mkdir -p $(OUT)
-	$(VENV)/bin/focus-assistant live --source sim --record $(OUT)/demo.mp4 \
+	$(VENV)/bin/focus-assistant live --source sim --record $(OUT)/demo.mp4 --record-clean $(OUT)/demo-clean.mp4 \
 		--events $(OUT)/events.jsonl --tracks $(OUT)/tracks.jsonl --cue-track $(OUT)/cues.wav
-	$(PY) examples/screenshot.py --at 3.0 $(OUT)/live-view.png
-	@echo "demo outputs in $(OUT)/: demo.mp4, events.jsonl, tracks.jsonl, cues.wav, live-view.png"
+	$(PY) examples/screenshot.py $(SCREENSHOT) $(OUT)/live-view.png
+	@echo "demo outputs in $(OUT)/: demo.mp4 (what you saw), demo-clean.mp4 (the camera's picture, for analyze),"
+	@echo "  events.jsonl, tracks.jsonl, cues.wav, live-view.png"
 
 test: setup
 	$(PY) -m pytest
@@ -71,7 +74,7 @@ bench-readme: setup
 	$(PY) benchmarks/bench.py --update-readme README.md
 
 screenshot: setup
-	$(PY) examples/screenshot.py --at 3.0 docs/live-view.png
+	$(PY) examples/screenshot.py $(SCREENSHOT) docs/live-view.png
 
 clean:
 	rm -rf $(OUT) .pytest_cache

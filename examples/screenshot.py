@@ -1,18 +1,21 @@
 """Save the live view of the virtual rig at a given media time as a PNG.
 
-    python examples/screenshot.py --at 3.0 docs/live-view.png
+    python examples/screenshot.py --at 3.0 --command toggle_magnifier docs/live-view.png   # make screenshot
     python examples/screenshot.py --at 5.0 --command toggle_magnifier --command rack:B out/shot.png
 
 Builds the same pipeline as `focus-assistant live` (subjects, sharpness,
 overlay, event ticker), runs it without pacing up to the requested time, and
 writes the annotated frame. ``--command`` applies an operator command (the
 ones the keys send, see assistant/ui/keys.py) at the start.
+
+The picture depends only on the scene: the status bar leaves out frame rate,
+latency and sound (which depend on the machine), so the README's picture is
+reproduced exactly (``tests/test_screenshot.py`` checks it).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import cv2
@@ -27,14 +30,14 @@ def main() -> None:
     parser.add_argument("--scene", type=Path, help="scene file (default from config)")
     parser.add_argument("--command", action="append", default=[], help="operator command to apply first (repeatable)")
     args = parser.parse_args()
-    pipeline = build_pipeline(LiveOptions(scene=args.scene), with_sinks=False, draw_overlay=True)
+    pipeline = build_pipeline(LiveOptions(scene=args.scene, no_audio=True), with_sinks=False, draw_overlay=True)
     for command in args.command:
         if not pipeline.controls.apply(command, ()):
             raise SystemExit(f"{command}: {pipeline.controls.last_refusal}")
     result = None
     try:
         while (frame := pipeline.source.read()) is not None:
-            result = pipeline.process(frame, time.perf_counter())
+            result = pipeline.process(frame, None)
             pipeline.dispatch(result)  # events reach the ticker, as in a live run
             if frame.t + 1e-9 >= args.at:
                 break
