@@ -13,7 +13,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.sim.renderer import LayerTruth
+from assistant.sim.truth import LayerTruth
 from assistant.types import Box, Subject
 
 

@@ -11,7 +11,9 @@ import pytest
 from assistant.errors import ConfigError
 from assistant.sim.assets import AssetLibrary
 from assistant.sim.lens import SimLens
-from assistant.sim.renderer import Renderer, disk_kernel, quantise_blur
+from assistant.sim.blur import disk_kernel
+from assistant.sim.quantise import quantise_blur
+from assistant.sim.renderer import Renderer
 from assistant.sim.scene import LayerSpec, Scene, load_scene
 from assistant.sim.source import SimSource
 from assistant.vision.sharpness import SharpnessMeter

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from assistant.sim.renderer import disk_kernel
+from assistant.sim.blur import disk_kernel
 from assistant.vision.blur import MAX_SIGMA_PX, BlurMeter, edge_blur_sigma
 
 DIAMETERS = [0, 2, 4, 6, 8]

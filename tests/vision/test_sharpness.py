@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from assistant.sim.renderer import disk_kernel, pillbox_blur
+from assistant.sim.blur import disk_kernel, pillbox_blur
 from assistant.vision.sharpness import SharpnessMeter, naive_tile_sharpness, peaking_mask
 
 DIAMETERS = [0, 1.5, 2, 3, 4, 6, 8, 12, 16, 24]
