@@ -16,7 +16,7 @@ from typing import Any, NoReturn, Sequence
 
 from assistant import __version__
 from assistant.errors import AssistantError, SourceNotFound, UserInputError
-from assistant.targeting import TARGET_RULES
+from assistant.targeting import LABELS, TARGET_RULES
 
 PROG = "focus-assistant"
 
@@ -223,7 +223,7 @@ def _hfov(text: str) -> float:
 def _subject_rule(text: str) -> tuple[str, str]:
     label, sep, rule = text.partition("=")
     label, rule = label.strip().upper(), rule.strip().lower()
-    if not sep or label not in ("A", "B", "C", "D") or not (rule in ("left", "right", "largest", "auto") or rule.isdigit()):
+    if not sep or label not in LABELS or not (rule in ("left", "right", "largest", "auto") or rule.isdigit()):
         raise argparse.ArgumentTypeError(
             f"expected LABEL=RULE with LABEL one of A-D and RULE left, right, largest, auto or an ID, got {text!r}")
     return label, rule
@@ -236,7 +236,7 @@ def _rack_request(text: str) -> tuple[str, float]:
         at_t = float(when)
     except ValueError:
         at_t = -1.0
-    if not sep or label not in ("A", "B", "C", "D") or at_t < 0:
+    if not sep or label not in LABELS or at_t < 0:
         raise argparse.ArgumentTypeError(f"expected LABEL@SECONDS like B@3.0, got {text!r}")
     return label, at_t
 

@@ -11,31 +11,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant import paths
-from assistant.audio.cues import AudioConfig
-from assistant.focus.classify import ClassifierConfig
-from assistant.focus.controller import DriveConfig
-from assistant.focus.director import SuggestConfig
+from assistant.audio.settings import AudioConfig
+from assistant.capture.settings import CameraConfig, SourceConfig
+from assistant.focus.settings import ClassifierConfig, DriveConfig, SuggestConfig
 from assistant.schema import limits, load_toml
-from assistant.vision.subjects import SearchConfig
-from assistant.vision.tracker import TrackerConfig
-from assistant.vision.witness import WitnessConfig
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    """How frames are captured from cameras and streams."""
-
-    width: int = field(default=1280, metadata=limits(lo=16, hi=8192))
-    height: int = field(default=720, metadata=limits(lo=16, hi=8192))
-    fps: float = field(default=30.0, metadata=limits(lo=1.0, hi=240.0))
-    watchdog_s: float = field(default=2.0, metadata=limits(lo=0.1, hi=60.0))
-
-
-@dataclass(frozen=True)
-class CameraConfig:
-    """The camera's optics, for distance estimates (the rig knows its own)."""
-
-    hfov_deg: float = field(default=60.0, metadata=limits(lo=1.0, hi=179.0))
+from assistant.vision.settings import SearchConfig, TrackerConfig, WitnessConfig
 
 
 @dataclass(frozen=True)

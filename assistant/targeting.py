@@ -23,9 +23,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.types import Box, Subject
+from assistant.types import SUBJECT_LABELS, Box, Subject
 
-LABELS = ("A", "B", "C", "D")
+LABELS = SUBJECT_LABELS
 COMPARING_RULES = ("left", "right", "largest", "nearest")
 TARGET_RULES = (*LABELS, *COMPARING_RULES)
 """What ``--target`` accepts."""

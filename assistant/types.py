@@ -11,6 +11,10 @@ Box = tuple[int, int, int, int]
 """A pixel box ``(x, y, w, h)`` with the origin at the top-left corner."""
 
 
+SUBJECT_LABELS = ("A", "B", "C", "D")
+"""The labels an operator gives subjects (keys a-d, ``--subject``, racks, cue sheets)."""
+
+
 @dataclass(frozen=True)
 class Frame:
     """One picture from a source, with its media time in seconds."""

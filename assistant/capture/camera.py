@@ -19,7 +19,7 @@ from typing import Any
 
 import cv2
 
-from assistant.config import SourceConfig
+from assistant.capture.settings import SourceConfig
 
 BY_ID = Path("/dev/v4l/by-id")
 STREAM_TIMEOUT_MS = 5000

@@ -17,27 +17,18 @@ judgement; the events still come from the picture.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.focus.judge import FocusJudge, JudgeConfig, LensReading
-from assistant.focus.planes import PlaneConfig, PlaneLabeller
-from assistant.focus.subject_events import SubjectEventConfig, SubjectEventLabeller
+from assistant.focus.judge import FocusJudge, LensReading
+from assistant.focus.planes import PlaneLabeller
+from assistant.focus.settings import ClassifierConfig
+from assistant.focus.subject_events import SubjectEventLabeller
 from assistant.focus.subject_series import Reading
 from assistant.types import Box, Event, SharpnessMap, Subject
 
 PLANES_AFTER_S = 5.0
 """Seconds without any tracked subject before the tile grid is labelled on its own."""
-
-
-@dataclass(frozen=True)
-class ClassifierConfig:
-    """``[classify]`` in the config: the plane labeller's keys, ``[classify.subjects]`` and ``[classify.judge]``."""
-
-    planes: PlaneConfig = PlaneConfig()
-    subjects: SubjectEventConfig = SubjectEventConfig()
-    judge: JudgeConfig = JudgeConfig()
 
 
 class EventClassifier:

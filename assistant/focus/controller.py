@@ -44,8 +44,10 @@ caller passes a ``contrast`` reading: the caller does so when nobody at all is
 in sight, so a visible face the targeting rules are still waiting for is
 never blurred by it.
 
-A :class:`RackMove` is an eased, scheduled move between two focus distances;
-the controller plays it on request (:meth:`TrackingController.start_rack`).
+A :class:`~assistant.focus.moves.RackMove` (``focus/moves.py``, with the
+per-frame :class:`~assistant.focus.moves.FocusCommand`) is an eased,
+scheduled move between two focus distances; the controller plays it on
+request (:meth:`TrackingController.start_rack`).
 """
 
 from __future__ import annotations
@@ -53,17 +55,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from assistant.focus.easing import EASINGS, ease
-from assistant.focus.search import FocusSearch, fit_peak
-from assistant.schema import check_limits, limits
-from assistant.units import to_dioptres, to_metres
+from assistant.focus.moves import FocusCommand, RackMove
+from assistant.focus.peak import parabola_vertex
+from assistant.focus.search import FocusSearch
+from assistant.focus.settings import LOST_ACTIONS, DriveConfig  # noqa: F401 - LOST_ACTIONS is still imported from here
+from assistant.optics import dof_half_width_dpt  # noqa: F401 - still imported from here
+from assistant.units import to_dioptres
 from assistant.vision.ranging import Range
 
-KINDS = ("hold", "track", "rack", "probe", "safe", "search")
 """What a :class:`FocusCommand` is doing: holding, following the subject, playing
 a rack, probing contrast, going to (or holding at) the safe distance, or
 searching the lens range for a subject nobody can see."""
-LOST_ACTIONS = ("search", "hold", "safe")
 DEADBAND_SIGMAS = 3.0
 """The dead zone widens to this many standard deviations of the filtered estimate
 when that is wider than ``deadband_dpt``: a noisy estimate must not steer focus."""
@@ -84,137 +86,6 @@ NEAR_SEARCH_M = 0.3
 """Without known lens limits, a search covers infinity to this distance."""
 PROBE_TIMEOUT_FRAMES = 15
 """A probe position the lens has not reached after this many frames is given up."""
-
-
-@dataclass(frozen=True)
-class DriveConfig:
-    """How drive mode follows a subject (``[drive]`` in the config).
-
-    The default dead zone, 0.02 dpt, is half the depth of field on each side of
-    focus for the rig's camera (34.2 mm at f/2 with a 0.025 mm circle of
-    confusion: ``N c / f^2`` = 0.043 dpt), so a held focus that has drifted to
-    the edge of the dead zone still has the subject sharp; use
-    :func:`dof_half_width_dpt` to scale it for another lens.
-    """
-
-    deadband_dpt: float = field(default=0.02, metadata=limits(lo=0.0, hi=1.0))
-    persistence_frames: int = field(default=2, metadata=limits(lo=1, hi=30))
-    max_slew_dpt_s: float = field(default=5.0, metadata=limits(lo=0.0, lo_open=True, hi=1000.0))
-    settle_frames: int = field(default=3, metadata=limits(lo=0, hi=120))
-    lead_s: float = field(default=0.033, metadata=limits(lo=0.0, hi=1.0))
-    # The subject distance filter's (assistant.vision.ranging), kept under [drive] where users set them.
-    accel_sigma_m_s2: float = field(default=4.0, metadata=limits(lo=0.0, lo_open=True, hi=100.0))
-    jump_gate_sigmas: float = field(default=4.0, metadata=limits(lo=1.0, hi=100.0))
-    lost_hold_s: float = field(default=1.0, metadata=limits(lo=0.0, hi=60.0))
-    lost_action: str = field(default="search", metadata=limits(choices=LOST_ACTIONS))
-    safe_distance_m: float = field(default=3.0, metadata=limits(lo=0.05))
-    probe_sigma_dpt: float = field(default=0.04, metadata=limits(lo=0.0, lo_open=True, hi=10.0))
-    probe_step_dpt: float = field(default=0.05, metadata=limits(lo=0.0, lo_open=True, hi=1.0))
-    probe_dwell_frames: int = field(default=1, metadata=limits(lo=0, hi=30))
-    probe_rounds: int = field(default=3, metadata=limits(lo=0, hi=10))
-    search_speed_dpt_s: float = field(default=4.0, metadata=limits(lo=0.0, lo_open=True, hi=1000.0))
-
-    def __post_init__(self) -> None:
-        check_limits(self)
-
-
-def dof_half_width_dpt(focal_length_mm: float, f_number: float, coc_limit_mm: float) -> float:
-    """Depth of field on each side of focus, in dioptres: ``N c / f^2``.
-
-    Both sides are exactly ``N c (1 - f/s) / f^2`` for focus at ``s``, so this
-    is within 3 % from 1.2 m out (f = 34 mm); a good scale for the dead zone
-    (``deadband_dpt`` about half of it).
-    """
-    if focal_length_mm <= 0 or f_number <= 0 or coc_limit_mm <= 0:
-        raise ValueError("focal length, f-number and circle of confusion must all be > 0")
-    f = focal_length_mm / 1000.0
-    return f_number * (coc_limit_mm / 1000.0) / (f * f)
-
-
-@dataclass(frozen=True)
-class FocusCommand:
-    """One frame's focus command for the lens driver, and why.
-
-    ``subject_dpt`` is where the controller believes the subject is (with any
-    contrast-refined bias applied), or None while it has no target.
-    """
-
-    t: float
-    target_dpt: float
-    kind: str
-    subject_dpt: float | None = None
-
-    def __post_init__(self) -> None:
-        if not math.isfinite(self.t):
-            raise ValueError(f"a focus command needs a finite time, got {self.t}")
-        if not math.isfinite(self.target_dpt) or self.target_dpt < 0:
-            raise ValueError(f"a focus command must be a finite number of dioptres >= 0, got {self.target_dpt}")
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown focus command kind {self.kind!r}; expected one of: {', '.join(KINDS)}")
-        if self.subject_dpt is not None and not math.isfinite(self.subject_dpt):
-            raise ValueError(f"subject_dpt must be finite or None, got {self.subject_dpt}")
-
-    @property
-    def target_m(self) -> float:
-        return to_metres(self.target_dpt)
-
-
-def _peak_slope(curve: str) -> float:
-    """Largest slope of an easing curve over progress 0..1 (1 for linear)."""
-    n = 1000
-    return max((ease(curve, (i + 1) / n) - ease(curve, i / n)) * n for i in range(n))
-
-
-@dataclass(frozen=True)
-class RackMove:
-    """An eased, scheduled move from ``start_dpt`` to ``end_dpt`` over ``duration_s``.
-
-    Focus moves evenly in dioptres along the easing curve, so the picture
-    changes at the pace the curve promises at any distance.
-    """
-
-    start_dpt: float
-    end_dpt: float
-    start_t: float
-    duration_s: float
-    curve: str = "s-curve"
-
-    def __post_init__(self) -> None:
-        for name in ("start_dpt", "end_dpt"):
-            value = getattr(self, name)
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number of dioptres >= 0, got {value}")
-        if not math.isfinite(self.start_t):
-            raise ValueError(f"start_t must be a finite time in seconds, got {self.start_t}")
-        if not math.isfinite(self.duration_s) or self.duration_s <= 0:
-            raise ValueError(f"a rack's duration_s must be > 0 seconds, got {self.duration_s}")
-        if self.curve not in EASINGS:
-            raise ValueError(f"unknown easing {self.curve!r}; expected one of: {', '.join(EASINGS)}")
-
-    @classmethod
-    def between(cls, start_m: float, end_m: float, start_t: float, duration_s: float, curve: str = "s-curve") -> "RackMove":
-        """A rack between two distances in metres (``math.inf`` for infinity)."""
-        for name, value in (("start_m", start_m), ("end_m", end_m)):
-            if not value > 0:
-                raise ValueError(f"{name} must be a distance > 0 metres, got {value}")
-        return cls(to_dioptres(start_m), to_dioptres(end_m), start_t, duration_s, curve)
-
-    @property
-    def end_t(self) -> float:
-        return self.start_t + self.duration_s
-
-    @property
-    def peak_speed_dpt_s(self) -> float:
-        """The fastest focus speed the rack asks for; a slower lens falls behind schedule."""
-        return abs(self.end_dpt - self.start_dpt) / self.duration_s * _peak_slope(self.curve)
-
-    def position(self, t: float) -> float:
-        """Scheduled focus in dioptres at ``t`` (start before, end after the rack)."""
-        p = ease(self.curve, (t - self.start_t) / self.duration_s)
-        return self.start_dpt + (self.end_dpt - self.start_dpt) * p
-
-    def done(self, t: float) -> bool:
-        return t >= self.end_t
 
 
 @dataclass
@@ -534,7 +405,7 @@ class TrackingController:
         assert probe is not None
         xs = [x for x, _ in probe.samples]
         lo, hi = min(xs), max(xs)
-        peak = fit_peak(probe.samples)
+        peak = parabola_vertex(probe.samples)
         if peak is None:
             # No peak inside the samples' curvature: take the sharpest sample.
             peak = max(probe.samples, key=lambda s: s[1])[0]

@@ -19,58 +19,18 @@ driven or announced: a start with nobody found is silent, not "lost".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-from assistant.focus.controller import DriveConfig, RackMove, TrackingController
+from assistant.focus.controller import TrackingController
+from assistant.focus.guidance import MODES, Guidance, RackRequest  # noqa: F401 - also imported from here
+from assistant.focus.moves import RackMove
 from assistant.focus.search import region_contrast
-from assistant.schema import limits
-from assistant.targeting import RACK_TARGETS, Targeting, rack_subject
+from assistant.focus.settings import DriveConfig, SuggestConfig
+from assistant.targeting import Targeting, rack_subject
 from assistant.types import Box, Event, SharpnessMap, Subject
 from assistant.units import to_dioptres, to_metres
 from assistant.vision.ranging import Range
-
-MODES = ("suggest", "drive")
-
-
-@dataclass(frozen=True)
-class SuggestConfig:
-    """How the focus guide judges 'in focus' (``[suggest]`` in the config)."""
-
-    tolerance_dpt: float = field(default=0.04, metadata=limits(lo=0.001, hi=1.0))
-    confirm_frames: int = field(default=3, metadata=limits(lo=1, hi=60))
-    rack_duration_s: float = field(default=1.0, metadata=limits(lo=0.05, hi=30.0))
-    rack_curve: str = field(default="s-curve", metadata=limits(choices=("linear", "s-curve", "ease-in", "ease-out")))
-    follow_racks: bool = True
-    """A rack the operator is seen to make picks its destination as the target: they chose that subject."""
-
-
-@dataclass(frozen=True)
-class Guidance:
-    """The focus guide's advice for one frame."""
-
-    mode: str
-    target_id: int | None = None
-    target_label: str = ""
-    direction: str = "none"  # nearer | farther | hold | lost | none | rack | paused | search
-    delta_m: float | None = None
-    delta_dpt: float | None = None
-
-    def text(self) -> str:
-        who = self.target_label or (f"#{self.target_id}" if self.target_id is not None else "")
-        if self.direction == "none":
-            return f"{self.mode}: no target"
-        if self.direction == "lost":
-            return f"{self.mode}: target {who} lost" if who else f"{self.mode}: target lost"
-        if self.direction == "search":
-            return f"{self.mode}: searching focus for a subject"
-        if self.direction == "paused":
-            return f"{self.mode} PAUSED: manual focus (e re-engages)"
-        if self.direction in ("hold", "rack"):
-            return f"{self.mode}: {who} {'sharp' if self.direction == 'hold' else 'racking'}"
-        assert self.delta_m is not None and self.delta_dpt is not None
-        return f"{self.mode}: {who} turn {self.direction} {abs(self.delta_m):.2f} m ({abs(self.delta_dpt):.2f} dpt)"
-
 
 class LensDriver(Protocol):
     """The part of the driver contract drive mode needs (in dioptres).
@@ -83,32 +43,6 @@ class LensDriver(Protocol):
     def move_to(self, value: float) -> None: ...
 
     def position(self) -> float | None: ...
-
-
-@dataclass(frozen=True)
-class RackRequest:
-    """Where a rack goes and how: to a labelled subject, a side of frame, or a fixed distance.
-
-    ``to`` is a label A-D, ``left``/``right`` (the subject there when the
-    rack starts), or None with ``distance_m`` (a plane without a
-    face). ``duration_s``/``curve`` of None take the ``[suggest]`` defaults.
-    """
-
-    to: str | None = None
-    distance_m: float | None = None
-    duration_s: float | None = None
-    curve: str | None = None
-
-    def __post_init__(self) -> None:
-        if (self.to is None) == (self.distance_m is None):
-            raise ValueError("a rack goes to a subject (A-D, left, right) or a distance_m, not both or neither")
-        if self.to is not None and self.to not in RACK_TARGETS:
-            raise ValueError(f"racks go to a labelled subject A-D or left/right, got {self.to!r}")
-        if self.distance_m is not None and not self.distance_m > 0:
-            raise ValueError(f"a rack's distance_m must be > 0, got {self.distance_m}")
-
-    def describe(self) -> str:
-        return self.to if self.to is not None else f"{self.distance_m:g} m"
 
 
 NUDGE_DPT = 0.05
@@ -125,6 +59,16 @@ on a blurred face is the face widened by the blur, and its rim is background wit
 SETTLED_S = 0.5
 """A driven follow counts as finished after this long without a command change (the
 controller moves in steps, holding between them, so a walk is one follow, not many)."""
+
+
+@dataclass(frozen=True)
+class _RackInFlight:
+    """A rack drive mode is playing: the move, who it goes from and to, and the frame it started on."""
+
+    move: RackMove
+    from_id: int | None
+    to_id: int | None
+    first_frame: int
 
 
 @dataclass
@@ -163,7 +107,7 @@ class FocusDirector:
         self._off_frames = 0
         self._advised = False
         self._sharp_distance: float | None = None
-        self._rack: tuple[RackMove, int | None, int | None, int] | None = None  # move, from, to, first frame
+        self._rack: _RackInFlight | None = None
         self._driven: _DrivenMove | None = None
         self._previous: tuple[float, int, float] | None = None  # last (t, frame, command)
         self._pending_rack: RackRequest | None = None
@@ -384,7 +328,7 @@ class FocusDirector:
         move = RackMove(start_dpt, to_dioptres(end_m), t, request.duration_s or self.suggest.rack_duration_s,
                         request.curve or self.suggest.rack_curve)
         self.controller.start_rack(move)
-        self._rack = (move, origin_id, to_id, frame)
+        self._rack = _RackInFlight(move, origin_id, to_id, frame)
         return []
 
     # ------------------------------------------------------------------ drive
@@ -426,11 +370,11 @@ class FocusDirector:
         """Turn the command stream into driven events: a rack when it lands, a pull when a follow settles."""
         events: list[Event] = []
         if self._rack is not None and kind != "rack":
-            move, origin_id, to_id, first = self._rack
-            self._rack = None
-            events.append(Event("rack", move.start_t, t, first, frame, "driven",
-                                target_box=target.box if target else None, from_id=origin_id, to_id=to_id,
-                                distance_from_m=to_metres(move.start_dpt), distance_to_m=to_metres(move.end_dpt)))
+            rack, self._rack = self._rack, None
+            events.append(Event("rack", rack.move.start_t, t, rack.first_frame, frame, "driven",
+                                target_box=target.box if target else None, from_id=rack.from_id, to_id=rack.to_id,
+                                distance_from_m=to_metres(rack.move.start_dpt),
+                                distance_to_m=to_metres(rack.move.end_dpt)))
         previous, self._previous = self._previous, (t, frame, command)
         if kind in ("rack", "safe") or previous is None:
             self._driven = None

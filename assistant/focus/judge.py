@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.schema import limits
+from assistant.focus.settings import JudgeConfig
 
 PIXEL_SIGMA_PX = 0.4
 """Blur a perfectly focused edge shows anyway: the sensor's pixels (and demosaicing) sample it."""
@@ -37,16 +37,6 @@ HISTORY = 900
 """Samples of a subject's own softness kept (30 s at 30 fps)."""
 SMOOTHING = 5
 """Frames in the running median of the blur width (a single glitch cannot flip the flag)."""
-
-
-@dataclass(frozen=True)
-class JudgeConfig:
-    """Thresholds of the in-focus judgement (``[judge]`` in the config)."""
-
-    acceptable_sigma_px: float = field(default=0.55, metadata=limits(lo=0.05, hi=10.0))
-    max_own_blur: float = field(default=0.006, metadata=limits(lo=0.0, hi=0.1))
-    own_blur_percentile: float = field(default=5.0, metadata=limits(lo=0.0, hi=50.0))
-    hysteresis: float = field(default=0.15, metadata=limits(lo=0.0, hi=1.0))
 
 
 @dataclass(frozen=True)

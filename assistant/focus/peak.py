@@ -1,15 +1,34 @@
 """Where a focus curve peaks: a parabola fitted to log sharpness over focus positions.
 
-Used by ``calibrate`` (sweeping a lens over a chart) and by rehearsal scoring
-(where the target was really sharpest during a take).
+Contrast against defocus is close to a Gaussian near focus, so its logarithm
+is close to a parabola. :func:`parabola_vertex` is the one fitter; it is used
+by ``calibrate`` (sweeping a lens over a chart) and rehearsal scoring (where the
+target was really sharpest during a take), both through :func:`sharpness_peak`,
+and by drive mode's focus search and contrast probe.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
+
+
+def parabola_vertex(samples: Sequence[tuple[float, float]]) -> float | None:
+    """Position of the vertex of a parabola through (position, log sharpness), or None without a peak.
+
+    Least squares over samples at three or more positions, fitted around their
+    centre so that positions far from zero stay well conditioned.
+    """
+    if len({round(x, 9) for x, _ in samples}) < 3:
+        return None
+    xs = np.array([x for x, _ in samples], dtype=float)
+    ys = np.log(np.maximum([y for _, y in samples], 1e-12))
+    centre = float(xs.mean())
+    a, b, _ = np.polyfit(xs - centre, ys, 2)
+    if a >= 0:
+        return None  # a valley or a slope: no peak to go to
+    return centre - float(b) / (2.0 * float(a))
 
 
 def sharpness_peak(samples: Sequence[tuple[float, float]], floor_share: float = 0.25) -> float:
@@ -22,11 +41,9 @@ def sharpness_peak(samples: Sequence[tuple[float, float]], floor_share: float = 
     """
     ordered = sorted(samples)
     top = max(y for _, y in ordered)
-    near_top = [(x, math.log(max(y, 1e-12))) for x, y in ordered if y >= floor_share * top]
+    near_top = [(x, y) for x, y in ordered if y >= floor_share * top]
     best_x = max(ordered, key=lambda s: s[1])[0]
-    if len(near_top) < 3 or near_top[0][0] == near_top[-1][0]:
+    vertex = parabola_vertex(near_top)
+    if vertex is None:
         return best_x
-    a, b, _ = np.polyfit([x for x, _ in near_top], [y for _, y in near_top], 2)
-    if a >= 0:
-        return best_x
-    return float(min(near_top[-1][0], max(near_top[0][0], -b / (2 * a))))
+    return float(min(near_top[-1][0], max(near_top[0][0], vertex)))

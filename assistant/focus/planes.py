@@ -14,29 +14,17 @@ cross no subject, so there is no face to judge absolutely.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from assistant.focus.trends import Move, TrendBank
-from assistant.schema import limits
+from assistant.focus.settings import PlaneConfig
 from assistant.types import Box, Event, SharpnessMap
 
 MAX_EVENT_S = 5.0
 """Tile moves spread over longer than this are the camera moving (a pan), not a rack or a miss."""
 NEAR_TOP = math.log(3.0)
 """A tile within this factor of the sharpest tile counts as part of the sharp plane."""
-
-
-@dataclass(frozen=True)
-class PlaneConfig:
-    """Thresholds of the plane labeller (``[classify]`` in the config)."""
-
-    rate_on: float = field(default=0.8, metadata=limits(lo=0.05, hi=50.0))
-    rate_off: float = field(default=0.3, metadata=limits(lo=0.01, hi=50.0))
-    min_change: float = field(default=2.0, metadata=limits(lo=1.1, hi=100.0))
-    group_gap_s: float = field(default=0.35, metadata=limits(lo=0.0, hi=10.0))
-    min_plane_tiles: int = field(default=2, metadata=limits(lo=1, hi=1000))
 
 
 class PlaneLabeller:

@@ -14,7 +14,7 @@ instead, coarse to fine:
    fallen again (a peak passed), or at the end of the range, focus goes
    **back to the best position**;
 3. there a parabola fitted to log-contrast around the best samples
-   (:func:`fit_peak`, also used by the controller's probe) **centres** it, and the lens
+   (:func:`assistant.focus.peak.parabola_vertex`, also used by the controller's probe) **centres** it, and the lens
    holds: the face is now sharp enough for the detector, and tracking takes
    over the moment a target appears.
 
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.focus.peak import parabola_vertex
 from assistant.types import Box, SharpnessMap
 
 PEAK_RISE = 1.6
@@ -41,23 +42,6 @@ CENTRE_SPAN_DPT = 0.35
 ARRIVED_DPT = 0.01
 PEOPLE_DPT = (0.1, 1.7)
 """Where people usually stand, in dioptres (10 m to 0.6 m): the first leg of a sweep heads for most of it."""
-
-
-def fit_peak(samples: list[tuple[float, float]]) -> float | None:
-    """Position (dpt) of the vertex of a parabola through log-contrast, or None without a peak.
-
-    Contrast against defocus is close to a Gaussian near focus, so its logarithm
-    is close to a parabola; least squares over samples at three or more positions.
-    """
-    if len({round(x, 9) for x, _ in samples}) < 3:
-        return None
-    xs = np.array([x for x, _ in samples])
-    ys = np.log(np.maximum([s for _, s in samples], 1e-12))
-    centre = float(xs.mean())  # fit around the samples' centre for a well-conditioned fit
-    a, b, _ = np.polyfit(xs - centre, ys, 2)
-    if a >= 0:
-        return None  # a valley or a slope: no peak to go to
-    return centre - float(b) / (2.0 * float(a))
 
 
 @dataclass
@@ -131,7 +115,7 @@ class FocusSearch:
             return
         best_x, _ = max(self.samples, key=lambda s: s[1])
         near = [s for s in self.samples if abs(s[0] - best_x) <= CENTRE_SPAN_DPT]
-        vertex = fit_peak(near)
+        vertex = parabola_vertex(near)
         goal = best_x if vertex is None or abs(vertex - best_x) > CENTRE_SPAN_DPT else vertex
         lo, hi = self.limits_dpt
         self._goal = self._command = min(hi, max(lo, goal))

@@ -34,33 +34,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.focus.focus_moved import FocusMotionEvidence
 from assistant.focus.onsets import descent_start, ramp_start
+from assistant.focus.settings import SubjectEventConfig
 from assistant.focus.subject_series import HISTORY_S, Reading, SubjectSeries
 from assistant.focus.trends import Move, TrendBank, hinge_knee
-from assistant.schema import limits
 from assistant.types import Box, Event
-
-@dataclass(frozen=True)
-class SubjectEventConfig:
-    """Thresholds of the subject labeller (``[classify.subjects]`` in the config)."""
-
-    soft_ratio: float = field(default=1.5, metadata=limits(lo=1.0, hi=20.0))
-    pair_s: float = field(default=2.5, metadata=limits(lo=0.1, hi=10.0))
-    land_wait_s: float = field(default=0.7, metadata=limits(lo=0.1, hi=5.0))
-    pull_min_change: float = field(default=0.12, metadata=limits(lo=0.01, hi=5.0))
-    pull_sharp_share: float = field(default=0.8, metadata=limits(lo=0.1, hi=1.0))
-    shift_ratio: float = field(default=0.6, metadata=limits(lo=0.05, hi=20.0))
-    background_shift: float = field(default=1.35, metadata=limits(lo=1.01, hi=100.0))
-    background_agreement: float = field(default=0.65, metadata=limits(lo=0.5, hi=1.0))
-    necessity_ratio: float = field(default=1.5, metadata=limits(lo=1.0, hi=100.0))
-    walk_rate_on: float = field(default=0.05, metadata=limits(lo=0.005, hi=5.0))
-    walk_rate_off: float = field(default=0.025, metadata=limits(lo=0.001, hi=5.0))
-
 
 JUMP_SETTLE_S = 0.3
 """After a track jumps to another face, its focus readings settle this long before they count."""

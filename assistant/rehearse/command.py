@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import TextIO
 
 from assistant.live import LiveOptions, build_pipeline
+from assistant.rehearse.plot import write_take_report
 from assistant.rehearse.runner import RehearsalSink, Take
 from assistant.errors import OutputError
 from assistant.rehearse.session import (append_take, counted, cue_table, read_session, take_record, take_verdict,
                                         takes_table)
 from assistant.report.files import prepared
-from assistant.report.take_plot import write_take_report
 
 
 def rehearse(options: LiveOptions, session: Path, report_dir: Path, out: TextIO) -> Take:

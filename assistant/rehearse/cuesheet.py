@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import ConfigError
-from assistant.focus.director import RackRequest
-from assistant.focus.easing import EASINGS
+from assistant.focus.guidance import RackRequest
+from assistant.easing import EASINGS
 from assistant.schema import build, limits, read_toml
 from assistant.timecode import timecode_seconds
+from assistant.types import SUBJECT_LABELS
 
 
 @dataclass(frozen=True)
 class Mark:
     """One of ``subject``, ``side`` or ``distance_m``."""
 
-    subject: str = field(default="", metadata=limits(choices=("", "A", "B", "C", "D")))
+    subject: str = field(default="", metadata=limits(choices=("", *SUBJECT_LABELS)))
     side: str = field(default="", metadata=limits(choices=("", "left", "right")))
     distance_m: float | None = field(default=None, metadata=limits(lo=0.05))
 

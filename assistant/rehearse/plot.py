@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.focus.easing import ease
+from assistant.easing import ease
 from assistant.rehearse.runner import Take
 from assistant.rehearse.session import NO_PULL, take_verdict
 from assistant.report.files import prepared

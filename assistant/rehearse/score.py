@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 
-from assistant.focus.easing import ease
+from assistant.easing import ease
 from assistant.focus.peak import sharpness_peak
 from assistant.types import Subject
 

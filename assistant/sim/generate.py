@@ -29,11 +29,12 @@ import math
 import random
 from dataclasses import dataclass
 
-from assistant.focus.easing import EASINGS
+from assistant.easing import EASINGS
 from assistant.sim.assets import AssetLibrary
 from assistant.sim.scene import (
     CameraEffects, CameraSpec, ExposureKey, FocusKey, LayerSpec, LensSpec, MotionKey, PanKey, Scene, TruthEvent,
 )
+from assistant.types import SUBJECT_LABELS
 
 KINDS = ("rack", "pull", "soft", "mixed", "nothing")
 KIND_WEIGHTS = (0.3, 0.25, 0.12, 0.13, 0.2)
@@ -206,7 +207,7 @@ class _Rig:
         return round(math.exp(self.rng.uniform(math.log(self.near), math.log(self.far))), 2)
 
     def person(self, name: str, distance: float, motion: tuple[MotionKey, ...] = (), label: str = "") -> LayerSpec:
-        x = self._slots["ABCD".index(name)]
+        x = self._slots[SUBJECT_LABELS.index(name)]
         return LayerSpec(name=name, label=label or name, asset=self.rng.choice(PEOPLE), distance_m=distance,
                          x=round(x, 3), y=round(self.rng.uniform(0.42, 0.6), 3), motion=motion)
 

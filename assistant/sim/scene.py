@@ -14,9 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.focus.easing import EASINGS, ease
+from assistant.easing import EASINGS, ease
 from assistant.schema import check_limits, limits, load_toml
 from assistant.sim.optics import ThinLens
+from assistant.types import SUBJECT_LABELS
 
 EASE_NAMES = tuple(EASINGS)
 
@@ -82,7 +83,7 @@ class LayerSpec:
     y: float = field(default=0.5, metadata=limits(lo=-1.0, hi=2.0))
     width_m: float | None = field(default=None, metadata=limits(lo=0.001, lo_open=True))
     fill: bool = False
-    label: str = field(default="", metadata=limits(choices=("", "A", "B", "C", "D")))
+    label: str = field(default="", metadata=limits(choices=("", *SUBJECT_LABELS)))
     motion: tuple[MotionKey, ...] = ()
     hidden_face: tuple[tuple[float, float], ...] = ()
 

@@ -7,11 +7,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from assistant.focus.controller import dof_half_width_dpt
+from assistant.optics import dof_half_width_dpt
 from assistant.sim.assets import AssetLibrary
 from assistant.sim.lens import SimLens
 from assistant.units import to_metres
-from assistant.sim.renderer import LayerTruth, Renderer
+from assistant.sim.renderer import Renderer
+from assistant.sim.truth import LayerTruth
 from assistant.sim.scene import Scene, load_scene
 from assistant.types import Frame
 

@@ -27,33 +27,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from assistant.schema import limits
 from assistant.types import Box, Frame, Subject
 from assistant.vision.blur import BlurMeter
 from assistant.vision.cuts import CutDetector
 from assistant.vision.depth import measure_distance
 from assistant.vision.ranging import Range, RangeFilter
+from assistant.vision.settings import SearchConfig
 from assistant.vision.faces import RegionDetector
 from assistant.vision.tracker import Observation, Track, Tracker
 from assistant.vision.witness import PersonWitness
 
 LOG = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """How detection is spread over frames (``[faces]`` in the config)."""
-
-    enabled: bool = True
-    search_every: int = field(default=1, metadata=limits(lo=1, hi=30))
-    analyze_search_every: int = field(default=2, metadata=limits(lo=1, hi=30))
-    discover_every: int = field(default=8, metadata=limits(lo=1, hi=300))
-    crop_scale: float = field(default=4.0, metadata=limits(lo=1.5, hi=12.0))
-    min_crop_px: int = field(default=96, metadata=limits(lo=32, hi=4096))
-    tile_overlap: float = field(default=0.2, metadata=limits(lo=0.0, hi=0.5))
-    min_score: float = field(default=0.5, metadata=limits(lo=0.05, hi=0.99))
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,13 @@ nothing seen before it is in the new picture. IDs are never reused.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from assistant.schema import limits
-from assistant.targeting import Candidate, pick
+from assistant.targeting import LABELS, Candidate, pick
 from assistant.types import Box
 from assistant.vision.faces import Detection
+from assistant.vision.settings import TrackerConfig
 
-LABELS = ("A", "B", "C", "D")
 LABEL_MIN_HITS = 4
 COAST_PREDICT_S = 1.5
 """A coasting track follows its velocity this long after it was last seen, then stands still."""
@@ -46,20 +45,6 @@ CONCENTRIC_SHARE = 0.25
 into focus, however much smaller: defocus blur widens a face's box about its centre."""
 MIN_INSIDE = 1.0 / 3.0
 """An unseen track whose predicted box keeps less than this share of its area inside the frame has walked out."""
-
-
-@dataclass(frozen=True)
-class TrackerConfig:
-    """How tracks are confirmed, gated and held (``[tracker]`` in the config)."""
-
-    hold_s: float = field(default=1.5, metadata=limits(lo=0.0, hi=60.0))
-    confirm_hits: int = field(default=2, metadata=limits(lo=1, hi=30))
-    confirm_window_s: float = field(default=1.0, metadata=limits(lo=0.01, hi=10.0))
-    position_gate: float = field(default=0.9, metadata=limits(lo=0.1, hi=10.0))
-    gate_growth_per_s: float = field(default=2.0, metadata=limits(lo=0.0, hi=20.0))
-    size_gate: float = field(default=1.6, metadata=limits(lo=1.05, hi=5.0))
-    alpha: float = field(default=0.7, metadata=limits(lo=0.05, hi=1.0))
-    beta: float = field(default=0.3, metadata=limits(lo=0.0, hi=1.0))
 
 
 @dataclass(frozen=True)

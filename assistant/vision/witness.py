@@ -21,14 +21,13 @@ times is never published.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from assistant.schema import check_limits, limits
 from assistant.types import Box
 from assistant.vision.people import PersonMask, region_around_face
+from assistant.vision.settings import WitnessConfig
 from assistant.vision.tracker import Track
 
 
@@ -40,20 +39,6 @@ class Segmenter(Protocol):
     def segment(self, image_bgr: np.ndarray, region: Box | None = None) -> PersonMask: ...
 
     def close(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class WitnessConfig:
-    """How faces are checked against the person mask (``[people]`` in the config)."""
-
-    enabled: bool = True
-    min_coverage: float = field(default=0.5, metadata=limits(lo=0.05, hi=1.0))
-    reject_after: int = field(default=2, metadata=limits(lo=1, hi=30))
-    body_every: int = field(default=3, metadata=limits(lo=1, hi=60))
-    empty_every: int = field(default=5, metadata=limits(lo=1, hi=300))
-
-    def __post_init__(self) -> None:
-        check_limits(self)
 
 
 class PersonWitness:

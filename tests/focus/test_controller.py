@@ -30,14 +30,11 @@ from dataclasses import dataclass
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.focus.controller import (
-    DriveConfig,
-    FocusCommand,
-    RackMove,
-    TrackingController,
-    dof_half_width_dpt,
-    fit_peak,
-)
+from assistant.focus.controller import TrackingController
+from assistant.focus.moves import FocusCommand, RackMove
+from assistant.focus.settings import DriveConfig
+from assistant.optics import dof_half_width_dpt
+from assistant.focus.peak import parabola_vertex
 from assistant.schema import build
 from assistant.sim.lens import SimLens
 from assistant.sim.scene import CameraSpec, LayerSpec, LensSpec, MotionKey, Scene
@@ -322,11 +319,11 @@ def test_rendered_sharpness_is_flat_below_one_pixel_of_blur():
     assert soft < 0.7 * sharp  # 0.05 dpt = 1.5 px
 
 
-def test_fit_peak_finds_the_vertex_of_a_gaussian_focus_curve():
+def test_the_one_peak_fitter_finds_the_vertex_of_a_gaussian_focus_curve():
     curve = [(x, 3.0 * math.exp(-((x - 0.47) ** 2) / 0.01)) for x in (0.40, 0.45, 0.50, 0.52)]
-    assert fit_peak(curve) == pytest.approx(0.47, abs=1e-9)
-    assert fit_peak([(0.4, 1.0), (0.5, 0.5), (0.6, 1.0)]) is None  # a valley, not a peak
-    assert fit_peak([(0.4, 1.0), (0.4, 2.0), (0.5, 1.0)]) is None  # only two positions
+    assert parabola_vertex(curve) == pytest.approx(0.47, abs=1e-9)
+    assert parabola_vertex([(0.4, 1.0), (0.5, 0.5), (0.6, 1.0)]) is None  # a valley, not a peak
+    assert parabola_vertex([(0.4, 1.0), (0.4, 2.0), (0.5, 1.0)]) is None  # only two positions
 
 
 def test_contrast_probe_corrects_a_biased_uncertain_estimate_on_rendered_frames():

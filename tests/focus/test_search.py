@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from assistant.focus.controller import DriveConfig, TrackingController
-from assistant.focus.search import FocusSearch, fit_peak, region_contrast
+from assistant.focus.peak import parabola_vertex
+from assistant.focus.search import FocusSearch, region_contrast
 from assistant.sim.lens import SimLens
 from assistant.types import SharpnessMap
 
@@ -62,9 +63,9 @@ def test_the_controller_searches_before_any_target_and_only_with_a_contrast_read
     assert held.step(0.0, None, 2.0, contrast=0.5).kind == "hold"
 
 
-def test_fit_peak_and_the_search_region():
-    assert fit_peak([(0.4, 1.0), (0.5, 0.5), (0.6, 1.0)]) is None
-    assert fit_peak([(0.2, math.exp(-1)), (0.3, 1.0), (0.4, math.exp(-1))]) == pytest.approx(0.3)
+def test_the_peak_fitter_and_the_search_region():
+    assert parabola_vertex([(0.4, 1.0), (0.5, 0.5), (0.6, 1.0)]) is None
+    assert parabola_vertex([(0.2, math.exp(-1)), (0.3, 1.0), (0.4, math.exp(-1))]) == pytest.approx(0.3)
     laplacian = np.zeros((360, 640), np.int16)  # a 1280x720 frame analysed at half size
     laplacian[0:40, 0:40] = 30  # a sharp corner outside the middle
     laplacian[170:190, 310:330] = 10

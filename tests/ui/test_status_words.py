@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.focus.director import Guidance
+from assistant.focus.guidance import Guidance
 from assistant.sinks import sharpest_area
 from assistant.types import SharpnessMap
 
