@@ -20,17 +20,21 @@ from assistant.audio.synth import cue_buffers
 from assistant.audio.track import CueTrack
 from assistant.capture.sources import PrefetchedSource, VideoFileSource, open_source
 from assistant.config import Config, load_config
+from assistant.controls import OperatorControls
 from assistant.drivers.open import camera_driver, open_driver
 from assistant.errors import ConfigError
-from assistant.pipeline import Pipeline, RealTimePacer, RunSummary, Sink
+from assistant.pipeline import Pipeline, RealTimePacer, RunSummary
+from assistant.sink import Sink
 from assistant.focus.classify import EventClassifier
 from assistant.focus.director import FocusDirector
+from assistant.optics import RIG_DOF_DPT, dof_from_deadband
 from assistant.rehearse.cuesheet import load_cue_sheet
 from assistant.rehearse.runner import RehearsalSink
 from assistant.report.markers import MarkersSink
 from assistant.report.summary import ReportSink
 from assistant.sinks import EventsSink, ProgressBar, RecorderSink, StatusPrinter, TracksSink
 from assistant.ui.overlay import OverlayStyle
+from assistant.ui.presenter import OverlayPresenter
 from assistant.ui.window import WindowSink, display_available
 from assistant.vision.cuts import CutDetector
 from assistant.vision.faces import MODEL_FILES, MediaPipeFaceDetector
@@ -108,18 +112,20 @@ def build_pipeline(options: LiveOptions, with_sinks: bool = True, draw_overlay: 
         if subjects is not None:
             opened.callback(subjects.close)
         opened.pop_all()  # success: the pipeline owns them now
+    # The operator's keys: view toggles change what the presenter draws, the rest go to the stages.
+    controls = OperatorControls(style_from(config, getattr(source, "dof_dpt", None)), director, subjects)
     return Pipeline(
         source=source,
         meter=meter_from(config),
         sinks=sinks,
-        style=style_from(config, getattr(source, "dof_dpt", None)),
+        presenter=OverlayPresenter(controls, recording=options.record is not None or options.record_clean is not None),
+        controls=controls,
         pacer=None if source.live or options.analyze else RealTimePacer(),
         focus=driver,
         subjects=subjects,
         events=EventClassifier((config.sharpness.grid_rows, config.sharpness.grid_cols), config.classify),
         director=director,
         max_frames=options.max_frames,
-        recording=options.record is not None or options.record_clean is not None,
         draw_overlay=draw_overlay,
         dof_dpt=getattr(source, "dof_dpt", None),
     )
@@ -170,7 +176,7 @@ def style_from(config: Config, dof_dpt: float | None = None) -> OverlayStyle:
     """The overlay as configured; ``dof_dpt`` from a source that knows its optics (the rig)."""
     o = config.overlay
     return OverlayStyle(o.heatmap, o.peaking, config.sharpness.peaking_share, o.peaking_color, o.status,
-                        o.focus_bar, o.magnifier, dof_dpt=dof_dpt or 2 * config.drive.deadband_dpt)
+                        o.focus_bar, o.magnifier, dof_dpt=dof_dpt or dof_from_deadband(config.drive.deadband_dpt))
 
 
 def _rehearsal(options: LiveOptions, director: FocusDirector, source: object, sinks: list[Sink]) -> RehearsalSink:
@@ -179,7 +185,7 @@ def _rehearsal(options: LiveOptions, director: FocusDirector, source: object, si
     sheet = load_cue_sheet(options.cues)
     sounder = next((s for s in sinks if isinstance(s, CueSink)), None)
     markers = next((s for s in sinks if isinstance(s, MarkersSink)), None)
-    dof = getattr(source, "dof_dpt", None) or 0.043
+    dof = getattr(source, "dof_dpt", None) or RIG_DOF_DPT
     return RehearsalSink(sheet, director, "drive" if options.mode == "drive" else "manual",
                          getattr(source, "fps", 30.0), sounder, dof, markers)
 

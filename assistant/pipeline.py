@@ -1,7 +1,12 @@
-"""The one pipeline behind ``live`` (and later ``analyze`` and ``rehearse``).
+"""The one pipeline behind ``live``, ``analyze`` and ``rehearse``: the analysis core.
 
-source -> subjects (detect, track, range) -> sharpness, blur widths -> events (classify) -> overlay -> sinks
+source -> subjects (detect, track, range) -> sharpness, blur widths -> events (classify) -> director
+       -> presenter (status, ticker, overlay) -> sinks
 
+The core turns each frame into a :class:`~assistant.sink.FrameAnalysis`; the
+presenter it is given (the live view's ``OverlayPresenter``, made in ``live``)
+adds the status and the annotated picture, drawn only when some sink wants it;
+every sink gets the :class:`~assistant.sink.FrameResult`. Nothing here draws.
 The loop is the only place that reads the wall clock (for pacing and the fps
 readout); every stage gets the frame's own timestamp. Sinks are closed in a
 ``finally`` block, so Ctrl-C or SIGTERM still leaves a playable recording and
@@ -12,67 +17,25 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 import numpy as np
 
-from assistant.controls import OperatorControls
+from assistant.commands import Quit
 from assistant.errors import SourceError
-from assistant.focus.director import FocusDirector, Guidance
+from assistant.focus.director import FocusDirector
 from assistant.focus.judge import LensReading
 from assistant.outage import OutageLog
-from assistant.types import Event, Frame, FrameSource, NoSignal, SharpnessMap, Subject
+from assistant.sink import Command, DriverState, EventListener, FrameAnalysis, FrameResult, Sink
+from assistant.types import Box, Event, Frame, FrameSource, NoSignal, SharpnessMap, Subject
 from assistant.units import to_metres
-from assistant.ui.overlay import OverlayStyle, Status, draw, no_signal_screen
 from assistant.vision.blur import BlurMeter
 from assistant.vision.sharpness import SharpnessMeter
 
-Command = str
-"""What a sink asks of the pipeline: "quit", or an operator command (``assistant.controls``, ``assistant.ui.keys``)."""
-
-
-@dataclass(frozen=True)
-class FrameResult:
-    """Everything the pipeline knows about one frame, handed to every sink."""
-
-    frame: Frame
-    sharpness: SharpnessMap
-    focus_m: float | None
-    subjects: tuple[Subject, ...]
-    events: tuple[Event, ...]
-    annotated: np.ndarray
-    status: Status
-    guidance: Guidance | None = None
-    muted: bool = False
-    """The operator muted sound cues (``m``)."""
-    provisional: tuple[Event, ...] = ()
-    """Racks recognised under way on this frame (not landed yet; the labelled rack follows)."""
-
-
-class Sink(Protocol):
-    """An output: gets every frame's result, may answer with a command.
-
-    A sink that shows or stores the annotated picture sets ``wants_picture =
-    True``; without one the pipeline skips drawing the overlay.
-    """
-
-    def consume(self, result: FrameResult) -> Command | None: ...
-
-    def close(self) -> None: ...
-
-
-@runtime_checkable
-class EventListener(Protocol):
-    """A sink that also wants each labelled event as it completes (events file, report, cues).
-
-    Events that complete only when the source ends (a move still under way
-    in the last frames) arrive here after the last frame.
-    """
-
-    def on_event(self, event: Event) -> None: ...
+__all__ = ["Command", "EventListener", "FrameAnalysis", "FrameResult", "Pipeline", "RealTimePacer", "RunSummary",
+           "Sink"]
 
 
 class EventStage(Protocol):
@@ -93,15 +56,74 @@ class EventStage(Protocol):
 class SubjectStage(Protocol):
     """Finds and tracks subjects (``assistant.vision.subjects.SubjectTracker``)."""
 
+    cut: bool
+    """The last frame updated started a new shot."""
+
     def update(self, frame: Frame) -> tuple[Subject, ...]: ...
 
     def close(self) -> None: ...
 
+    @property
+    def searched_all(self) -> bool:
+        """The whole frame has been searched for faces since the start (or the last cut)."""
+
+    @property
+    def people(self) -> tuple[Box, ...]:
+        """People seen without a face (the person segmenter), for the director's search."""
+
+    @property
+    def warnings(self) -> Sequence[str]:
+        """Detector failures survived, one line each."""
+
 
 class FocusReadout(Protocol):
-    """Anything that knows the lens focus in dioptres (the rig's lens, a driver)."""
+    """The lens the run reads and drives: the guarded driver (``assistant.drivers.guard.GuardedDriver``),
+    which also wraps the virtual rig's own lens."""
 
-    def position(self) -> float | None: ...
+    @property
+    def fault(self) -> str | None: ...
+
+    @property
+    def stopped(self) -> bool:
+        """Held by the operator's emergency stop."""
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def warnings(self) -> Sequence[str]: ...
+
+    def position(self) -> float | None:
+        """The focus in dioptres, None when unknown."""
+
+    def close(self) -> None: ...
+
+
+class Controls(Protocol):
+    """The operator's commands applied to the run (``assistant.controls.OperatorControls``)."""
+
+    muted: bool
+    last_refusal: str
+
+    def apply(self, command: Command, subjects: tuple[Subject, ...]) -> bool: ...
+
+
+class Presenter(Protocol):
+    """Says and shows what the analysis found (the live view's ``OverlayPresenter``)."""
+
+    def present(self, analysis: FrameAnalysis, picture: bool, sound: bool) -> FrameResult:
+        """The status, and the annotated picture when ``picture``; ``sound``: a sink plays sound."""
+
+    def no_signal(self, size: tuple[int, int], report: NoSignal) -> np.ndarray:
+        """The picture shown while the source is gone."""
+
+    def on_event(self, event: Event) -> None: ...
+
+    def on_followed_rack(self, event: Event) -> None:
+        """Suggest mode made the destination of the operator's rack the target."""
+
+    def on_refused(self, why: str) -> None:
+        """An operator command could not be carried out."""
 
 
 @dataclass(frozen=True)
@@ -141,21 +163,21 @@ class RealTimePacer:
 
 
 class Pipeline:
-    """Runs frames from a source through the stages into the sinks."""
+    """Runs frames from a source through the stages and the presenter into the sinks."""
 
     def __init__(
         self,
         source: FrameSource,
         meter: SharpnessMeter,
         sinks: Sequence[Sink],
-        style: OverlayStyle = OverlayStyle(),
+        presenter: Presenter,
+        controls: Controls | None = None,
         pacer: RealTimePacer | None = None,
         focus: FocusReadout | None = None,
         subjects: SubjectStage | None = None,
         events: EventStage | None = None,
         director: FocusDirector | None = None,
         max_frames: int | None = None,
-        recording: bool = False,
         draw_overlay: bool | None = None,
         clock: Callable[[], float] = time.perf_counter,
         dof_dpt: float | None = None,
@@ -166,7 +188,9 @@ class Pipeline:
         self.meter = meter
         self.blur = BlurMeter()
         self.sinks = list(sinks)
-        self.controls = OperatorControls(style, director, subjects if hasattr(subjects, "assign_label") else None)
+        self.presenter = presenter
+        self.controls = controls
+        """Applies the operator commands no sink takes; None: every such command is refused."""
         self.pacer = pacer
         self.focus = focus
         self.subjects = subjects
@@ -175,24 +199,24 @@ class Pipeline:
         self.dof_dpt = dof_dpt
         """Depth of field on each side of focus (dioptres) when the optics are known: judges in-focus with the lens reading."""
         self.max_frames = max_frames
-        self.recording = recording
         self._clock = clock
         self._fps: float | None = None
-        self._ticker: deque[str] = deque(maxlen=TICKER_LINES)
         self.outages = OutageLog()
         self._last_index = 0
         self._frame_size = (1280, 720)
-        self._warnings_shown: set[str] = set()
-        self._audio = any(getattr(sink, "sounds", False) for sink in self.sinks)
-        self._listeners = [sink for sink in self.sinks if isinstance(sink, EventListener)]
-        # Drawing the overlay costs milliseconds: only when a window or recording shows it.
-        wanted = any(getattr(sink, "wants_picture", False) for sink in self.sinks)
-        self._draw = wanted if draw_overlay is None else draw_overlay
+        self._draw_overlay = draw_overlay
+        self._outputs_changed()
 
-    @property
-    def style(self) -> OverlayStyle:
-        """The overlay elements on now (the config's, as toggled by the operator)."""
-        return self.controls.style
+    def add_sink(self, sink: Sink) -> None:
+        """An output added after construction (a test, a benchmark): it gets every frame, event and command."""
+        self.sinks.append(sink)
+        self._outputs_changed()
+
+    def _outputs_changed(self) -> None:
+        self._audio = any(sink.sounds for sink in self.sinks)
+        # Drawing the overlay costs milliseconds: only when a window or recording shows it.
+        wanted = any(sink.wants_picture for sink in self.sinks)
+        self._draw = wanted if self._draw_overlay is None else self._draw_overlay
 
     def run(self) -> RunSummary:
         """Process frames until the source ends, ``max_frames``, or a sink says quit."""
@@ -212,7 +236,7 @@ class Pipeline:
                     break
                 if isinstance(frame, NoSignal):  # the feed is gone: say so, keep the keys alive, retry
                     self._announce(self.outages.lost(frame, self._last_index))
-                    if self._idle(frame) == "quit":
+                    if self._idle(frame):
                         stopped_by = "quit"
                         break
                     continue
@@ -226,7 +250,7 @@ class Pipeline:
                 previous = arrived
                 result = self.process(frame, arrived)
                 frames, last_t = frames + 1, frame.t
-                if self.dispatch(result) == "quit":
+                if isinstance(self.dispatch(result), Quit):
                     stopped_by = "quit"
                     break
             else:
@@ -241,27 +265,32 @@ class Pipeline:
             self.close()
         return RunSummary(frames, last_t, self._clock() - started, stopped_by)
 
-    def _idle(self, report: NoSignal) -> Command | None:
-        """Show NO SIGNAL on the sinks that show pictures; only quit is taken from them meanwhile."""
-        picture = no_signal_screen(*self._frame_size, report.source, report.silent_s)
+    def _idle(self, report: NoSignal) -> bool:
+        """Show NO SIGNAL on the sinks that show pictures; True when one of them asked to quit (the only
+        command taken meanwhile)."""
+        picture = self.presenter.no_signal(self._frame_size, report)
         quit_asked = False
         for sink in self.sinks:
-            idle = getattr(sink, "idle", None)
-            if callable(idle) and idle(picture, report) == "quit":
+            if isinstance(sink.idle(picture, report), Quit):
                 quit_asked = True
-        return "quit" if quit_asked else None
+        return quit_asked
 
     def process(self, frame: Frame, arrived: float | None) -> FrameResult:
-        """One frame through the stages (no sinks). ``arrived``: when the frame came, on this pipeline's
-        clock, for the latency shown; None shows none (a picture that must not depend on the machine)."""
+        """One frame through the stages and the presenter (no sinks). ``arrived``: when the frame came, on
+        this pipeline's clock, for the latency shown; None shows none (a picture that must not depend on the
+        machine)."""
+        return self.presenter.present(self.analyse(frame, arrived), self._draw, self._audio)
+
+    def analyse(self, frame: Frame, arrived: float | None = None) -> FrameAnalysis:
+        """One frame through the stages: subjects with their focus state, sharpness, events, guidance."""
         self._frame_size = (frame.width, frame.height)
         subjects = self.subjects.update(frame) if self.subjects is not None else ()
-        if getattr(self.subjects, "cut", False):  # a new shot: nothing under way carries over
+        cut = self.subjects is not None and self.subjects.cut
+        if cut:  # a new shot: nothing under way carries over
             if self.events is not None:
                 self.events.cut(frame.t)
             if self.director is not None:
                 self.director.cut()
-            self._ticker.append(f"{frame.t:7.2f}s  cut to a new shot")
         try:
             sharpness = self.meter.measure(frame.image, [s.box for s in subjects])
         except ValueError as exc:  # a frame the tile grid cannot cover: the source's size, not a bug
@@ -279,45 +308,33 @@ class Pipeline:
             lens = None if focus_dpt is None or self.dof_dpt is None else LensReading(focus_dpt, self.dof_dpt)
             events = tuple(self.events.update(frame.t, frame.index, sharpness, subjects, lens))
             provisional = tuple(self.events.take_provisional())
-            self._ticker.extend(f"{p.start:7.2f}s  rack {p.who()} under way" for p in provisional)
             states = [self.events.focus_state(s.id) for s in subjects]
             subjects = tuple(replace(s, focus_score=score, in_focus=sharp) for s, (score, sharp) in zip(subjects, states))
         guidance = None
         if self.director is not None:
-            searched_all = getattr(self.subjects, "searched_all", True)
-            people = getattr(self.subjects, "people", ())
+            searched_all = self.subjects.searched_all if self.subjects is not None else True
+            people = self.subjects.people if self.subjects is not None else ()
             guidance, advised = self.director.step(frame.t, frame.index, subjects, focus_dpt, searched_all,
                                                    sharpness, people)
             events += tuple(advised)
-        focus_m = None if focus_dpt is None else to_metres(focus_dpt)
-        for warning in [*getattr(self.focus, "warnings", ()), *getattr(self.subjects, "warnings", ())]:
-            if warning not in self._warnings_shown:  # each driver or detector warning once, on screen
-                self._warnings_shown.add(warning)
-                self._ticker.append(f"! {warning}")
-        target = guidance.target_id if guidance is not None else None
-        status = Status(
-            source=self.source.description, t=frame.t, frame=frame.index, fps=self._fps,
-            latency_ms=None if arrived is None else (self._clock() - arrived) * 1000.0, focus_m=focus_m,
-            recording=self.recording,
-            note=guidance.text() if guidance is not None else "",
-            mode=self.director.mode if self.director is not None else "",
-            target=_target_name(subjects, target), audio=(not self.controls.muted) if self._audio else None,
-            driver=_driver_state(self.focus), ticker=tuple(self._ticker),
+        focus = self.focus
+        warnings = (*(focus.warnings if focus is not None else ()),
+                    *(self.subjects.warnings if self.subjects is not None else ()))
+        return FrameAnalysis(
+            frame, sharpness, None if focus_dpt is None else to_metres(focus_dpt), subjects, events, guidance,
+            self.controls is not None and self.controls.muted, provisional, source=self.source.description,
+            cut=cut, mode=self.director.mode if self.director is not None else "",
+            driver=None if focus is None else DriverState(focus.description, focus.stopped, focus.fault),
+            warnings=warnings, fps=self._fps,
+            latency_ms=None if arrived is None else (self._clock() - arrived) * 1000.0,
         )
-        advice = None
-        if guidance is not None and guidance.direction in ("nearer", "farther") and guidance.delta_m is not None:
-            advice = (guidance.direction, guidance.delta_m)
-        annotated = (draw(frame.image, sharpness, status, self.style, subjects, target, advice)
-                     if self._draw else frame.image)
-        return FrameResult(frame, sharpness, focus_m, subjects, events, annotated, status, guidance,
-                           self.controls.muted, provisional)
 
     def close(self) -> None:
         """Close every sink, then the source; one failing close does not skip the rest."""
         errors: list[BaseException] = []
         closers = [sink.close for sink in self.sinks] + [self.source.close]
-        if callable(getattr(self.focus, "close", None)):
-            closers.insert(0, self.focus.close)  # type: ignore[union-attr]  # the motor stops first
+        if self.focus is not None:
+            closers.insert(0, self.focus.close)  # the motor stops first
         if self.subjects is not None:
             closers.append(self.subjects.close)
         for closer in closers:
@@ -330,26 +347,34 @@ class Pipeline:
 
     def _announce(self, events: Sequence[Event]) -> None:
         for event in events:
-            self._ticker.append(ticker_line(event))
+            self.presenter.on_event(event)
             # In suggest mode a rack the operator made names the new target (see FocusDirector.operator_racked).
             if self.director is not None and self.director.operator_racked(event):
-                self._ticker.append(f"{event.end:7.2f}s  you racked to #{event.to_id}: it is the target now")
-            for listener in self._listeners:
-                listener.on_event(event)
+                self.presenter.on_followed_rack(event)
+            for sink in self.sinks:
+                sink.on_event(event)
 
     def dispatch(self, result: FrameResult) -> Command | None:
+        """Hand ``result`` to every sink (its events first) and carry out the commands they answer with;
+        returns Quit when one asks to end the run (the sinks after it do not get this frame)."""
         self._announce(result.events)
         for sink in self.sinks:
             command = sink.consume(result)
-            if command == "quit":
-                return "quit"
-            if command and not self._sink_command(command, result) and not self.controls.apply(command, result.subjects):
-                self._ticker.append(f"! {self.controls.last_refusal}")
+            if isinstance(command, Quit):
+                return command
+            if command is not None and not self._sink_command(command, result):
+                self._operator_command(command, result.subjects)
         return None
 
     def _sink_command(self, command: Command, result: FrameResult) -> bool:
         """Offer a command, with the frame it came on, to sinks that take their own (a rehearsal's GO key)."""
-        return any(sink.on_command(command, result) for sink in self.sinks if callable(getattr(sink, "on_command", None)))
+        return any(sink.on_command(command, result) for sink in self.sinks)
+
+    def _operator_command(self, command: Command, subjects: tuple[Subject, ...]) -> None:
+        if self.controls is None:
+            self.presenter.on_refused(f"{command}: no operator controls in this run")
+        elif not self.controls.apply(command, subjects):
+            self.presenter.on_refused(self.controls.last_refusal)
 
     def _update_fps(self, interval: float) -> None:
         if interval <= 0:
@@ -358,32 +383,5 @@ class Pipeline:
         self._fps = rate if self._fps is None else 0.9 * self._fps + 0.1 * rate
 
 
-TICKER_LINES = 4
 AUDIO_SWITCH_INTERVAL_S = 0.0005
 """How long the loop may hold the interpreter before the audio callback thread gets a turn (sound on)."""
-
-
-def ticker_line(event: Event) -> str:
-    """One short line for the on-screen event ticker."""
-    if event.detail:
-        return f"{event.start:7.2f}s  {event.type}: {event.detail}"
-    return f"{event.start:7.2f}s  {event.type} {event.who()} ({event.origin}, {event.end - event.start:.1f} s)"
-
-
-def _target_name(subjects: tuple[Subject, ...], target_id: int | None) -> str:
-    if target_id is None:
-        return ""
-    subject = next((s for s in subjects if s.id == target_id), None)
-    return f"{subject.label} #{target_id}" if subject is not None and subject.label else f"#{target_id}"
-
-
-def _driver_state(focus: FocusReadout | None) -> str:
-    """The status bar's word on the driver: its name, STOPPED or the fault."""
-    if focus is None:
-        return ""
-    fault = getattr(focus, "fault", None)
-    if fault:
-        return f"DRIVER FAULT: {fault}"
-    if getattr(focus, "stopped", False):
-        return "driver STOPPED (e re-engages)"
-    return f"driver {getattr(focus, 'description', 'lens')}"

@@ -10,14 +10,14 @@ from typing import TextIO
 
 import numpy as np
 
-from assistant.pipeline import Command, FrameResult
+from assistant.sink import Command, FrameResult, Sink
 from assistant.types import Event, NoSignal, SharpnessMap
 from assistant.report.logs import JsonLinesWriter, track_record
 from assistant.ui.overlay import format_distance
 from assistant.ui.recorder import VideoRecorder
 
 
-class RecorderSink:
+class RecorderSink(Sink):
     """``--record OUT.mp4`` (the annotated picture) or ``--record-clean OUT.mp4`` (the camera's own),
     at the source frame rate."""
 
@@ -34,7 +34,7 @@ class RecorderSink:
         self.recorder.close()
 
 
-class EventsSink:
+class EventsSink(Sink):
     """``--events OUT.jsonl``: one line per labelled event, flushed as it happens."""
 
     def __init__(self, path: Path) -> None:
@@ -50,7 +50,7 @@ class EventsSink:
         self.writer.close()
 
 
-class TracksSink:
+class TracksSink(Sink):
     """``--tracks OUT.jsonl``: one line per frame with focus and subjects."""
 
     def __init__(self, path: Path) -> None:
@@ -76,7 +76,7 @@ def sharpest_area(sharpness: SharpnessMap) -> str:
     return f"{vertical} {horizontal}" if horizontal != "centre" else vertical
 
 
-class StatusPrinter:
+class StatusPrinter(Sink):
     """The headless status line: rewritten in place on a terminal, else one line every ``every_s``."""
 
     def __init__(self, stream: TextIO | None = None, every_s: float = 1.0, tty: bool | None = None) -> None:
@@ -126,7 +126,7 @@ class StatusPrinter:
             self.stream.flush()
 
 
-class ProgressBar:
+class ProgressBar(Sink):
     """``analyze`` on a terminal: a bar with frames, speed and time left (silent when piped)."""
 
     WIDTH = 30

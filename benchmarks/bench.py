@@ -106,9 +106,10 @@ def bench_overlay(width: int, height: int, frames: int = 120) -> dict[str, float
     results = [pipeline.process(pipeline.source.read(), time.perf_counter()) for _ in range(frames)]
     pipeline.close()
     timings: dict[str, list[float]] = {"default": [], "peaking": []}
+    shown = pipeline.presenter.style
     for r in results:  # the two styles interleaved, frame by frame
         target = r.guidance.target_id if r.guidance else None
-        for name, style in (("default", pipeline.style), ("peaking", replace(pipeline.style, peaking=True))):
+        for name, style in (("default", shown), ("peaking", replace(shown, peaking=True))):
             timings[name].append(timed(lambda s=style: draw(r.frame.image, r.sharpness, r.status, s, r.subjects, target)))
     return {f"{name}_{stat}": fn(t) for name, t in timings.items()
             for stat, fn in (("median_ms", statistics.median), ("p99_ms", lambda v: percentile(v, 99)))}
@@ -217,7 +218,7 @@ STAGES = ("decode", "sharpness map", "detection", "tracking", "focus engine", "o
 
 def bench_stages(clip: Path, folder: Path) -> dict[str, dict[str, float]]:
     """Every stage of the live pipeline on a clip, unpaced, recording on: median and p99 per frame."""
-    import assistant.pipeline as pipeline_module
+    import assistant.ui.presenter as presenter_module
     from assistant.live import LiveOptions, build_pipeline
     from assistant.sinks import RecorderSink
 
@@ -235,8 +236,8 @@ def bench_stages(clip: Path, folder: Path) -> dict[str, dict[str, float]]:
     clock.wrap(pipeline.events, "update", "focus engine")
     clock.wrap(pipeline.director, "step", "focus engine")
     clock.wrap(pipeline.sinks[0], "consume", "encode")
-    draw = pipeline_module.draw
-    pipeline_module.draw = lambda *a, **k: _timed_draw(clock, draw, a, k)
+    draw = presenter_module.draw
+    presenter_module.draw = lambda *a, **k: _timed_draw(clock, draw, a, k)
     latencies = []
     try:
         while (frame := pipeline.source.read()) is not None:
@@ -246,7 +247,7 @@ def bench_stages(clip: Path, folder: Path) -> dict[str, dict[str, float]]:
             pipeline.dispatch(result)
             clock.next_frame(STAGES)
     finally:
-        pipeline_module.draw = draw
+        presenter_module.draw = draw
         pipeline.close()
     out = {stage: {"median_ms": statistics.median(v), "p99_ms": percentile(v, 99)} for stage, v in clock.per_frame.items()}
     out["capture to overlay"] = {"median_ms": statistics.median(latencies), "p99_ms": percentile(latencies, 99)}
@@ -312,6 +313,7 @@ from assistant import paths
 from assistant.live import LiveOptions, build_pipeline
 from assistant.audio.cues import CueSink
 from assistant.sim.scene import load_scene
+from assistant.sink import Sink
 
 seconds = float(sys.argv[1])
 pipeline = build_pipeline(LiveOptions(source="sim", headless=True, max_frames=int(seconds * 30)), with_sinks=True)
@@ -321,7 +323,7 @@ cues = next(s for s in pipeline.sinks if isinstance(s, CueSink))
 player = cues.player
 
 
-class Metronome:
+class Metronome(Sink):
     # Triggers a cue every 15th frame from inside the busy pipeline, timed from the frame's arrival
     # (now, less the processing the status bar reports from arrival to the status).
     n = 0
@@ -331,11 +333,8 @@ class Metronome:
         if self.n % 15 == 0:
             player.play("pull_tick", 0.3, time.monotonic() - result.status.latency_ms / 1000.0)
 
-    def close(self):
-        pass
 
-
-pipeline.sinks.append(Metronome())
+pipeline.add_sink(Metronome())
 summary = pipeline.run()
 print(json.dumps({"available": player.available, "latencies": list(getattr(player, "latencies_ms", [])),
                   "mix_ms": list(getattr(player, "mix_ms", [])),

@@ -33,6 +33,7 @@ from assistant.sim.evaluate import (
 )
 from assistant.sim.assets import AssetLibrary
 from assistant.sim.generate import KINDS, Scenario, generate
+from assistant.sink import Sink
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "label-clips"
 RENDER_VERSION = 1
@@ -87,7 +88,7 @@ def render(scenario: Scenario) -> tuple[Path, dict]:
     return video, truth
 
 
-class _Collect:
+class _Collect(Sink):
     """A sink keeping every event and each frame's subjects (box, in-focus flag)."""
 
     def __init__(self) -> None:
@@ -100,9 +101,6 @@ class _Collect:
     def on_event(self, event) -> None:
         self.events.append(event)
 
-    def close(self) -> None:
-        pass
-
 
 def analyse(seed: int) -> ClipResult:
     """Render (or reuse) the clip for ``seed`` and analyse it as ``analyze`` does."""
@@ -112,8 +110,7 @@ def analyse(seed: int) -> ClipResult:
     pipeline = build_pipeline(LiveOptions(source=str(video), analyze=True, hfov_deg=truth["hfov_deg"]),
                               with_sinks=False)
     sink = _Collect()
-    pipeline.sinks.append(sink)
-    pipeline._listeners.append(sink)
+    pipeline.add_sink(sink)
     pipeline.run()
     frames = [([(tuple(box), coc) for box, coc in faces], subjects)
               for faces, subjects in zip(truth["faces"], sink.frames)]

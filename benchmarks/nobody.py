@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from labels import render, seed_range
 
+from assistant.sink import Sink
+
 GOAL_PER_5_MIN = 1.0
 
 
@@ -28,7 +30,7 @@ class NobodyResult:
     seconds_shown: float  # how long false subjects were on screen, summed
 
 
-class _Subjects:
+class _Subjects(Sink):
     """A sink noting every subject ID published, and for how many frames."""
 
     def __init__(self) -> None:
@@ -37,9 +39,6 @@ class _Subjects:
     def consume(self, result) -> None:
         for subject in result.subjects:
             self.frames_by_id[subject.id] = self.frames_by_id.get(subject.id, 0) + 1
-
-    def close(self) -> None:
-        pass
 
 
 def analyse(seed: int) -> NobodyResult:
@@ -52,7 +51,7 @@ def analyse(seed: int) -> NobodyResult:
     pipeline = build_pipeline(LiveOptions(source=str(video), analyze=True, hfov_deg=truth["hfov_deg"]),
                               with_sinks=False)
     sink = _Subjects()
-    pipeline.sinks.append(sink)
+    pipeline.add_sink(sink)
     pipeline.run()
     fps = scene.camera.fps
     return NobodyResult(seed, scene.duration_s, len(sink.frames_by_id), sum(sink.frames_by_id.values()) / fps)

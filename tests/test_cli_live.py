@@ -99,10 +99,9 @@ def test_the_terminal_status_line_rewrites_itself_and_shows_the_guidance():
 
     import numpy as np
 
-    from assistant.pipeline import FrameResult
+    from assistant.sink import FrameResult, Status
     from assistant.sinks import StatusPrinter
     from assistant.types import Frame, SharpnessMap
-    from assistant.ui.overlay import Status
 
     stream = io.StringIO()
     printer = StatusPrinter(stream, tty=True)
@@ -111,7 +110,7 @@ def test_the_terminal_status_line_rewrites_itself_and_shows_the_guidance():
     long = Status("sim", 0.0, 0, note="suggest: A turn nearer 0.57 m (0.10 dpt)")
     short = Status("sim", 0.2, 6, note="suggest: A sharp")
     for status in (long, short):
-        printer.consume(FrameResult(frame, sharpness, None, (), (), frame.image, status))
+        printer.consume(FrameResult(frame, sharpness, None, (), (), annotated=frame.image, status=status))
     printer.close()
     first, second = stream.getvalue().split("\r")[1:]
     assert "turn nearer 0.57 m (0.10 dpt)" in first and "A sharp" in second

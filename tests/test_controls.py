@@ -48,6 +48,40 @@ def test_keys_map_to_commands(key, command):
     assert command_for_key(key) == command
 
 
+def test_every_key_names_a_command_whose_text_round_trips():
+    from assistant.commands import parse_command
+
+    keys = [k for k in range(256) if command_for_key(k) is not None]
+    assert len(keys) > 20
+    for key in keys:
+        text = command_for_key(key)
+        assert str(parse_command(text)) == text, text
+
+
+def test_command_text_parses_in_one_place():
+    from assistant.commands import Mark, Nudge, Quit, Rack, Select, SelectAt, ToggleView, UnknownCommand, parse_command
+
+    assert parse_command("rack:B") == Rack("B") and parse_command("mark:C") == Mark("C")
+    assert parse_command("select:3") == Select(3) and parse_command("select_at:640,360") == SelectAt(640, 360)
+    assert parse_command("toggle_magnifier") == ToggleView("magnifier") and parse_command("quit") == Quit()
+    assert parse_command("nudge:nearer") == Nudge("nearer")
+    with pytest.raises(UnknownCommand, match="unknown command 'bogus'"):
+        parse_command("bogus")
+    for malformed in ("select:x", "select_at:1"):
+        with pytest.raises(ValueError):
+            parse_command(malformed)
+
+
+def test_command_values_and_their_text_do_the_same():
+    from assistant.commands import Rack, Select, ToggleView
+
+    by_text, by_value = controls()[0], controls()[0]
+    for text, value in (("toggle_magnifier", ToggleView("magnifier")), ("select:2", Select(2)), ("rack:B", Rack("B"))):
+        assert by_text.apply(text, SUBJECTS) == by_value.apply(value, SUBJECTS)
+    assert by_text.style == by_value.style and by_text.director.target_id == by_value.director.target_id == 2
+    assert not by_text.apply("quit", SUBJECTS) and by_text.last_refusal == "unknown command 'quit'"
+
+
 def test_on_screen_help_names_every_fixed_key():
     from assistant.ui.keys import HELP_LINES, SIMPLE_KEYS
 

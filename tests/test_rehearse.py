@@ -118,22 +118,21 @@ def test_a_key_cue_waits_for_go_then_counts_in(tmp_path: Path):
     sheet.write_text('name = "go"\nbeat_s = 0.25\n[marks]\nB = { side = "right" }\n'
                      '[[cues]]\nkey = true\nto = "B"\nduration_s = 0.5\ncountdown_beats = 2\n')
     from assistant.live import build_pipeline
+    from assistant.commands import CueGo
     from assistant.rehearse.runner import RehearsalSink
+    from assistant.sink import Sink
 
     pipeline = build_pipeline(LiveOptions(source="sim", scene=STAGE, headless=True, no_audio=True, mode="drive",
                                           cues=sheet, cue_track=tmp_path / "cues.wav", max_frames=150))
     runner = next(s for s in pipeline.sinks if isinstance(s, RehearsalSink))
     go_at = []
 
-    class Operator:  # presses Enter at 2.0 s
+    class Operator(Sink):  # presses Enter at 2.0 s
         def consume(self, result):
             if abs(result.frame.t - 2.0) < 1e-6:
                 go_at.append(result.frame.t)
-                return "cue_go"
+                return CueGo()
             return None
-
-        def close(self):
-            pass
 
     pipeline.sinks.insert(0, Operator())
     pipeline.run()
@@ -208,12 +207,14 @@ class Sounder:
 def frames(runner, until: float, fps: float = 30.0, go_at: float | None = None):
     from types import SimpleNamespace
 
+    from assistant.commands import CueGo
+
     for i in range(int(until * fps)):
         t = i / fps
         result = SimpleNamespace(frame=SimpleNamespace(t=t, index=i), focus_m=2.0, subjects=())
         runner.consume(result)
         if go_at is not None and abs(t - go_at) < 1e-9:
-            runner.on_command("cue_go", result)
+            runner.on_command(CueGo(), result)
 
 
 def test_each_cue_is_armed_once_and_timed_cues_do_not_wait_for_a_key_cue(tmp_path):

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.focus.director import FocusDirector
+from assistant.optics import RIG_DOF_DPT
 from assistant.targeting import rack_subject
-from assistant.pipeline import Command, FrameResult
+from assistant.commands import CueGo, Quit
+from assistant.sink import Command, FrameResult, Sink
 from assistant.rehearse.cuesheet import Cue, CueSheet
 from assistant.timecode import timecode_seconds
 from assistant.rehearse.score import CueScore, FiredCue, Sample, measured_cue, score_cue
@@ -61,13 +63,13 @@ class Take:
         return tuple(s.cue for s in self.scores if s.no_pull_seen)
 
 
-class RehearsalSink:
+class RehearsalSink(Sink):
     """Runs one take of ``sheet`` against the director; ``take()`` scores it."""
 
     wants_picture = False
 
     def __init__(self, sheet: CueSheet, director: FocusDirector, mode: str, fps: float,
-                 sounder: Sounder | None = None, tolerance_dpt: float = 0.043, markers: MarkerBoard | None = None) -> None:
+                 sounder: Sounder | None = None, tolerance_dpt: float = RIG_DOF_DPT, markers: MarkerBoard | None = None) -> None:
         self.sheet = sheet
         self.markers = markers
         self.director = director
@@ -117,7 +119,7 @@ class RehearsalSink:
 
     def on_command(self, command: Command, result: FrameResult) -> bool:
         """GO (Enter) on ``result``'s frame fires the next key cue after its count-in."""
-        if command != "cue_go":
+        if not isinstance(command, CueGo):
             return False
         waiting = next((i for i, cue in enumerate(self.sheet.cues) if cue.key and self.times[i] is None), None)
         if waiting is None:
@@ -138,7 +140,7 @@ class RehearsalSink:
             if at is not None and at <= t + 1e-9 and all(f.index != i for f in self._fired):
                 self._fire(i, at, result, focus)
         if self._finished(t):
-            return "quit"
+            return Quit()
         return None
 
     def _sound_due(self, t: float) -> None:

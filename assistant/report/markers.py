@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import OutputError, UserInputError
-from assistant.pipeline import Command, FrameResult
+from assistant.sink import Command, FrameResult, Sink
 from assistant.timecode import seconds_timecode
 from assistant.report.files import prepared
 from assistant.types import Event
@@ -80,7 +80,7 @@ def _opentimelineio(path: Path) -> Any:
     return opentimelineio
 
 
-class MarkersSink:
+class MarkersSink(Sink):
     """Collects every labelled event of a run and writes the markers file when it closes."""
 
     def __init__(self, path: Path, fps: float, clip_name: str) -> None:

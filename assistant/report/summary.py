@@ -11,7 +11,7 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-from assistant.pipeline import Command, FrameResult
+from assistant.sink import Command, FrameResult, Sink
 from assistant.report.files import prepared
 from assistant.report.plots import figure, save
 from assistant.types import Event
@@ -19,7 +19,7 @@ from assistant.types import Event
 EVENT_COLOURS = {"rack": "tab:orange", "pull": "tab:green", "soft": "tab:red"}
 
 
-class ReportSink:
+class ReportSink(Sink):
     """Collects sharpness per subject and the events; draws the PNG when the run closes."""
 
     def __init__(self, path: Path, source_name: str = "") -> None:

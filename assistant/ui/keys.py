@@ -1,13 +1,15 @@
 """The live view's keys and mouse: what each does, in one table.
 
-Keys become pipeline commands (plain strings), so the window, tests and any
-other front end share one vocabulary. ``HELP_LINES`` is what ``h`` shows; a
+Keys become pipeline commands, written here in their text form
+(``assistant.commands`` parses it), so the window, tests and any other front
+end share one vocabulary. ``HELP_LINES`` is what ``h`` shows; a
 test checks it names every key here, and the README's table lists the same.
 """
 
 from __future__ import annotations
 
-
+from assistant.commands import Command, parse_command
+from assistant.types import SUBJECT_LABELS
 
 SIMPLE_KEYS: dict[int, str] = {
     9: "select_next", 13: "cue_go", ord("e"): "toggle_mode", 32: "emergency_stop",
@@ -36,10 +38,16 @@ def command_for_key(key: int) -> str | None:
     char = chr(key) if 32 <= key < 127 else ""
     if char.isdigit() and char != "0":
         return f"select:{char}"
-    if char and char in "ABCD":
+    if char and char in SUBJECT_LABELS:
         return f"mark:{char}"
     if char and char in "abcd":
         return f"rack:{char.upper()}"
     if char and char in ",.":
         return "nudge:nearer" if char == "," else "nudge:farther"
     return SIMPLE_KEYS.get(key)
+
+
+def key_command(key: int) -> Command | None:
+    """The command value for a key code (see :func:`command_for_key`), or None."""
+    text = command_for_key(key)
+    return None if text is None else parse_command(text)

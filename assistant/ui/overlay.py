@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from assistant.optics import RIG_DOF_DPT
+from assistant.sink import Status  # what the status bar says (the presenter fills it)
 from assistant.types import SharpnessMap, Subject
 from assistant.ui.focusbar import FocusBar, draw_focus_bar, near_end_m
 from assistant.ui.keys import HELP_LINES
@@ -22,26 +24,6 @@ from assistant.vision.sharpness import peaking_mask
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 HEAT_DECADES = 2.0
 """Tiles this many decades below the sharpest tile get the coldest colour."""
-
-
-@dataclass(frozen=True)
-class Status:
-    """What the status bar says about the run."""
-
-    source: str
-    t: float
-    frame: int
-    fps: float | None = None
-    latency_ms: float | None = None
-    focus_m: float | None = None
-    recording: bool = False
-    note: str = ""
-    mode: str = ""
-    target: str = ""
-    audio: bool | None = None  # None: no sound output at all
-    driver: str = ""
-    ticker: tuple[str, ...] = ()
-    """The last few labelled events, newest last."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +38,7 @@ class OverlayStyle:
     focus_bar: bool = True
     magnifier: bool = False
     help: bool = False
-    dof_dpt: float = 0.043
+    dof_dpt: float = RIG_DOF_DPT
     """Depth of field on each side of focus, in dioptres, for the focus bar's band."""
 
 

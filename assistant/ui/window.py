@@ -9,9 +9,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from assistant.pipeline import Command, FrameResult
+from assistant.commands import Quit, Screenshot, SelectAt
+from assistant.sink import Command, FrameResult, Sink
 from assistant.types import NoSignal
-from assistant.ui.keys import command_for_key
+from assistant.ui.keys import key_command
 
 WINDOW = "Focus Assistant"
 
@@ -23,7 +24,7 @@ def display_available() -> bool:
     return True
 
 
-class WindowSink:
+class WindowSink(Sink):
     """Shows each annotated frame; keys (``assistant.ui.keys``) and clicks become pipeline commands.
 
     ``s`` saves the picture as shown, overlays included, to ``screenshot_dir``.
@@ -40,8 +41,8 @@ class WindowSink:
 
     def consume(self, result: FrameResult) -> Command | None:
         cv2.imshow(WINDOW, result.annotated)
-        command = command_for_key(cv2.waitKey(1) & 0xFF)
-        if command == "screenshot":
+        command = key_command(cv2.waitKey(1) & 0xFF)
+        if isinstance(command, Screenshot):
             self.screenshot_dir.mkdir(parents=True, exist_ok=True)
             path = self.screenshot_dir / f"screenshot-{result.frame.index:06d}.png"
             cv2.imwrite(str(path), result.annotated)
@@ -49,14 +50,14 @@ class WindowSink:
             return None
         if command is None and self._clicks:
             x, y = self._clicks.pop(0)
-            return f"select_at:{x},{y}"
+            return SelectAt(x, y)
         return command
 
     def idle(self, picture: np.ndarray, report: NoSignal) -> Command | None:
         """While the source is gone: the NO SIGNAL screen, and q/Esc still quit."""
         cv2.imshow(WINDOW, picture)
-        command = command_for_key(cv2.waitKey(1) & 0xFF)
-        return command if command == "quit" else None
+        command = key_command(cv2.waitKey(1) & 0xFF)
+        return command if isinstance(command, Quit) else None
 
     def _on_mouse(self, event: int, x: int, y: int, flags: int, param: object) -> None:
         if event == cv2.EVENT_LBUTTONDOWN:

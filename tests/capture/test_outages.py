@@ -17,9 +17,14 @@ import numpy as np
 import pytest
 
 from assistant.capture.sources import GrabbedSource
+from assistant.commands import Quit
+from assistant.controls import OperatorControls
 from assistant.pipeline import Pipeline
+from assistant.sink import Sink
 from assistant.sinks import EventsSink
 from assistant.types import NoSignal
+from assistant.ui.overlay import OverlayStyle
+from assistant.ui.presenter import OverlayPresenter
 from assistant.vision.sharpness import SharpnessMeter
 
 
@@ -73,7 +78,7 @@ class FakeCapture:
         pass
 
 
-class Watch:
+class Watch(Sink):
     """Records what the loop did: frames shown, NO SIGNAL screens shown."""
 
     def __init__(self) -> None:
@@ -88,8 +93,11 @@ class Watch:
         self.idles.append(report)
         self.picture_shape = picture.shape
 
-    def close(self):
-        pass
+
+def pipeline_on(source: GrabbedSource, sinks: list[Sink], max_frames: int) -> Pipeline:
+    """The pipeline with only the sharpness stage, presented as in a live run."""
+    controls = OperatorControls(OverlayStyle())
+    return Pipeline(source, SharpnessMeter((3, 4)), sinks, OverlayPresenter(controls), controls, max_frames=max_frames)
 
 
 @pytest.mark.parametrize("fault", ["stall", "raise", "empty", "unplugged"])
@@ -98,7 +106,7 @@ def test_the_loop_survives_each_fault_shows_no_signal_and_logs_the_outage(tmp_pa
     source = GrabbedSource(device.open, "camera:fake", 100.0, watchdog_s=0.3)
     watch = Watch()
     events_path = tmp_path / "events.jsonl"
-    pipeline = Pipeline(source, SharpnessMeter((3, 4)), [EventsSink(events_path), watch], max_frames=150)
+    pipeline = pipeline_on(source, [EventsSink(events_path), watch], max_frames=150)
 
     def script() -> None:  # 0.4 s fine, 1.2 s of the fault, then fine again
         time.sleep(0.4)
@@ -156,11 +164,11 @@ def test_quitting_during_an_outage_still_closes_it_in_the_log(tmp_path: Path):
     class QuitAfterThreeScreens(Watch):
         def idle(self, picture, report):
             super().idle(picture, report)
-            return "quit" if len(self.idles) == 3 else None
+            return Quit() if len(self.idles) == 3 else None
 
     watch = QuitAfterThreeScreens()
     events_path = tmp_path / "events.jsonl"
-    pipeline = Pipeline(source, SharpnessMeter((3, 4)), [EventsSink(events_path), watch], max_frames=10_000)
+    pipeline = pipeline_on(source, [EventsSink(events_path), watch], max_frames=10_000)
     threading.Timer(0.3, lambda: setattr(device, "state", "unplugged")).start()
     summary = pipeline.run()
     assert summary.stopped_by == "quit"

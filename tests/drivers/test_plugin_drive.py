@@ -13,6 +13,7 @@ from assistant.audio.cues import CueSink
 from assistant.cli import main
 from assistant.drivers.lensmap import load_lens
 from assistant.live import LiveOptions, build_pipeline
+from assistant.sink import Sink
 from tests.drivers import plugin_motor
 
 LENS = Path(__file__).parent / "data" / "stepper-lens.toml"
@@ -56,14 +57,11 @@ def test_a_failing_plugin_drops_to_suggest_mode_with_the_alarm(tmp_path: Path):
     pipeline = build_pipeline(options)
     seen = []
 
-    class Watch:
+    class Watch(Sink):
         def consume(self, result):
             seen.append(result)
 
-        def close(self):
-            pass
-
-    pipeline.sinks.append(Watch())
+    pipeline.add_sink(Watch())
     pipeline.run()
     motor = plugin_motor.MOTORS[-1]
     assert len(motor.commands) == 20  # the 21st command raised; nothing was sent after it

@@ -12,34 +12,28 @@ import pytest
 
 from assistant import paths
 from assistant.live import LiveOptions, build_pipeline
+from assistant.sink import Sink
 from assistant.sim.evaluate import combine, score_labels
 from assistant.sim.scene import load_scene
 
 CLIPS = ["label_racks", "label_pull_toward", "label_pull_away", "label_planes", "two_people"]
 
 
-class Collect:
+class Collect(Sink):
     """An event listener sink that keeps everything."""
 
     def __init__(self) -> None:
         self.events = []
 
-    def consume(self, result):
-        return None
-
     def on_event(self, event):
         self.events.append(event)
-
-    def close(self):
-        pass
 
 
 def analyse(name: str) -> list:
     scene_path = paths.SCENES_DIR / f"{name}.toml"
     pipeline = build_pipeline(LiveOptions(source="sim", scene=scene_path, analyze=True), with_sinks=False)
     sink = Collect()
-    pipeline.sinks.append(sink)
-    pipeline._listeners.append(sink)
+    pipeline.add_sink(sink)
     pipeline.run()
     return sink.events
 

@@ -13,6 +13,7 @@ import pytest
 
 from assistant import paths
 from assistant.live import LiveOptions, build_pipeline
+from assistant.sink import Sink
 from assistant.sim.optics import ThinLens
 from assistant.sim.scene import load_scene
 from assistant.sim.source import ACCEPTABLE_COC_MM, SimSource
@@ -22,7 +23,7 @@ from tests.audio.test_track import RATE, read_wav
 SCENES = Path(__file__).parent / "scenes"
 
 
-class Frames:
+class Frames(Sink):
     """Each frame's time, guidance, subjects, lens focus and the rig's truth."""
 
     def __init__(self, source) -> None:
@@ -37,17 +38,13 @@ class Frames:
     def on_event(self, event):
         self.events.append(event)
 
-    def close(self):
-        pass
-
 
 def drive(scene: Path) -> Frames:
     pipeline = build_pipeline(LiveOptions(source="sim", scene=scene, mode="drive", headless=True, no_audio=True),
                               with_sinks=False)
     pipeline.pacer = None
     sink = Frames(pipeline.source)
-    pipeline.sinks.append(sink)
-    pipeline._listeners.append(sink)
+    pipeline.add_sink(sink)
     pipeline.run()
     return sink
 
@@ -135,8 +132,7 @@ def test_after_a_cut_no_subject_keeps_its_id_and_nothing_is_labelled_across_it(t
     cut_t = write_clip(clip, [paths.SCENES_DIR / "two_people.toml", paths.SCENES_DIR / "track_cross.toml"], 3.0)
     pipeline = build_pipeline(LiveOptions(source=str(clip), analyze=True, hfov_deg=40.0), with_sinks=False)
     sink = Frames(pipeline.source)
-    pipeline.sinks.append(sink)
-    pipeline._listeners.append(sink)
+    pipeline.add_sink(sink)
     pipeline.run()
     before = {s.id for t, _, subjects, _, _ in sink.rows if t < cut_t - 1e-6 for s in subjects}
     after = {s.id for t, _, subjects, _, _ in sink.rows if t >= cut_t - 1e-6 for s in subjects}

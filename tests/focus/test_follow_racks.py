@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from assistant.live import LiveOptions, build_pipeline
+from assistant.sink import Sink
 
 
-class _Keep:
+class _Keep(Sink):
     """A sink keeping every frame's result."""
 
     def __init__(self) -> None:
@@ -23,15 +24,12 @@ class _Keep:
     def consume(self, result) -> None:
         self.results.append(result)
 
-    def close(self) -> None:
-        pass
-
 
 def run_demo(config: Path | None = None) -> list:
     pipeline = build_pipeline(LiveOptions(headless=True, no_audio=True, config=config), with_sinks=False)
     pipeline.pacer = None  # as fast as the machine allows; the rig's clock is the frame index
     keep = _Keep()
-    pipeline.sinks.append(keep)
+    pipeline.add_sink(keep)
     pipeline.run()
     return keep.results
 

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from assistant.live import LiveOptions, build_pipeline
+from assistant.sink import Sink
 from assistant.sim.evaluate import score_labels
 from assistant.sim.scene import load_scene
 from assistant.sim.source import SimSource
@@ -28,7 +29,7 @@ from tests.audio.test_track import RATE, read_wav
 SCENES = Path(__file__).parent / "scenes"
 
 
-class Collect:
+class Collect(Sink):
     """Every event and every frame's subjects, with the rig's truth for that frame."""
 
     def __init__(self, source: SimSource) -> None:
@@ -42,15 +43,11 @@ class Collect:
     def on_event(self, event):
         self.events.append(event)
 
-    def close(self):
-        pass
-
 
 def analyse(name: str) -> Collect:
     pipeline = build_pipeline(LiveOptions(source="sim", scene=SCENES / f"{name}.toml", analyze=True), with_sinks=False)
     sink = Collect(pipeline.source)
-    pipeline.sinks.append(sink)
-    pipeline._listeners.append(sink)
+    pipeline.add_sink(sink)
     pipeline.run()
     return sink
 
