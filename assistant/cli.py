@@ -19,6 +19,8 @@ from assistant.errors import AssistantError, SourceNotFound, UserInputError
 from assistant.targeting import LABELS, TARGET_RULES
 
 PROG = "focus-assistant"
+TOKEN_ENV = "FOCUS_ASSISTANT_TOKEN"
+"""The web monitor's operator token when --token is not given."""
 
 # What each command can open, said after "no such file" (only the command knows: see SourceNotFound).
 LIVE_SOURCES = "'sim', a camera index like 0, a device path, a video file, a URL or module:factory"
@@ -150,6 +152,41 @@ def _run_options(parser: argparse.ArgumentParser, default_scene: str | None = No
     parser.add_argument("--no-audio", action="store_true", help="no sound cues (they still go to --cue-track)")
     parser.add_argument("--cue-track", type=Path, metavar="OUT.wav",
                         help="write every cue at its media time, lined up with --record")
+    web = parser.add_argument_group("web monitor", "the live view, its state and the operator's commands in a "
+                                                   "browser on the set's network (see README, Web monitor)")
+    web.add_argument("--serve", type=_serve_address, metavar="[HOST:]PORT",
+                     help="serve the web monitor on PORT (host 127.0.0.1 unless given; 0.0.0.0 for every network)")
+    web.add_argument("--token", metavar="TOKEN",
+                     help=f"operator token: may watch and command (default ${TOKEN_ENV}, else a random one, printed)")
+    web.add_argument("--viewer-token", metavar="TOKEN",
+                     help="viewer token: may only watch (default: a random one, printed)")
+    web.add_argument("--tls-cert", type=Path, metavar="CERT.pem", help="serve HTTPS with this certificate (with --tls-key)")
+    web.add_argument("--tls-key", type=Path, metavar="KEY.pem", help="the certificate's private key (with --tls-cert)")
+
+
+def _web_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The web monitor's LiveOptions fields; UserInputError for options that need --serve or each other."""
+    token = args.token if args.token is not None else (os.environ.get(TOKEN_ENV) or None)
+    if args.serve is None:
+        given = [name for name, value in (("--token", args.token), ("--viewer-token", args.viewer_token),
+                                          ("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)) if value]
+        if given:
+            raise UserInputError(f"{', '.join(given)} configure the web monitor: add --serve [HOST:]PORT")
+        return {}
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise UserInputError("--tls-cert and --tls-key go together: give both (PEM files), or neither for plain HTTP")
+    return {"serve": args.serve, "token": token, "viewer_token": args.viewer_token, "tls_cert": args.tls_cert,
+            "tls_key": args.tls_key}
+
+
+def _serve_address(text: str) -> str:
+    from assistant.web.address import parse_address
+
+    try:
+        parse_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def _shared_options(parser: argparse.ArgumentParser) -> None:
@@ -250,7 +287,7 @@ def _run_live(args: argparse.Namespace) -> int:
         events=args.events, tracks=args.tracks, max_frames=args.max_frames, config=args.config,
         hfov_deg=args.hfov, subject_rules=tuple(args.subject), mode=args.mode, target=args.target,
         racks=tuple(args.rack), no_audio=args.no_audio, cue_track=args.cue_track,
-        driver=args.driver, lens=args.lens, cues=args.cues, markers=args.markers,
+        driver=args.driver, lens=args.lens, cues=args.cues, markers=args.markers, **_web_options(args),
     )
     summary = run_live(options, announce=lambda text: print(f"{PROG}: {text}", file=sys.stderr))
     print(f"{PROG}: {summary.frames} frames, {summary.media_s:.2f} s of media in {summary.wall_s:.2f} s "
@@ -270,7 +307,7 @@ def _run_rehearse(args: argparse.Namespace) -> int:
         tracks=args.tracks, max_frames=args.max_frames, config=args.config, hfov_deg=args.hfov,
         subject_rules=tuple(args.subject), mode="drive" if args.mode == "drive" else "suggest", target=args.target,
         no_audio=args.no_audio, cue_track=args.cue_track, driver=args.driver, lens=args.lens, cues=args.cues,
-        markers=args.markers,
+        markers=args.markers, **_web_options(args),
     )
     rehearse(options, args.session, args.report_dir, sys.stdout)
     return 0

@@ -16,6 +16,7 @@ from assistant.capture.settings import CameraConfig, SourceConfig
 from assistant.focus.settings import ClassifierConfig, DriveConfig, SuggestConfig
 from assistant.schema import limits, load_toml
 from assistant.vision.settings import SearchConfig, TrackerConfig, WitnessConfig
+from assistant.web.settings import WebConfig
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Config:
     sharpness: SharpnessConfig = SharpnessConfig()
     overlay: OverlayConfig = OverlayConfig()
     output: OutputConfig = OutputConfig()
+    web: WebConfig = WebConfig()
 
 
 def load_config(path: Path | None = None) -> Config:

@@ -48,3 +48,8 @@ class DriverFault(AssistantError):
 
 class OutputError(UserInputError):
     """An output file (recording, log, report) cannot be written where asked."""
+
+
+class ServeError(UserInputError):
+    """The web monitor (``--serve``) cannot start as asked: a bad address, a port in use, an unreadable
+    certificate, a token it cannot use."""

@@ -72,6 +72,11 @@ class LiveOptions:
     lens: Path | None = None
     cues: Path | None = None  # a cue sheet: its racks fire on cue, counted in
     markers: Path | None = None  # timeline markers (.edl, .otio)
+    serve: str | None = None  # the web monitor's [HOST:]PORT (assistant.web)
+    token: str | None = None  # its operator token; None: a random one, printed
+    viewer_token: str | None = None  # its watch-only token; None: a random one, printed
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
 
 def run_live(options: LiveOptions, announce: Callable[[str], None] | None = None) -> RunSummary:
@@ -233,6 +238,11 @@ def _sinks(options: LiveOptions, config: Config, fps: float, frame_count: int | 
         add(ReportSink(options.report, source_name=options.source))
     if options.markers:
         add(MarkersSink(options.markers, fps, options.source))
+    if options.serve is not None:  # after the files, before sound and the window: a port in use stops it here
+        from assistant.web.sink import WebMonitorSink  # aiohttp loads only when serving
+
+        add(WebMonitorSink(options.serve, config.web, options.token, options.viewer_token, options.tls_cert,
+                           options.tls_key))
     cues = _cue_sink(options, config)
     if cues is not None:
         add(cues)

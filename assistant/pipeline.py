@@ -355,26 +355,33 @@ class Pipeline:
                 sink.on_event(event)
 
     def dispatch(self, result: FrameResult) -> Command | None:
-        """Hand ``result`` to every sink (its events first) and carry out the commands they answer with;
-        returns Quit when one asks to end the run (the sinks after it do not get this frame)."""
+        """Hand ``result`` to every sink (its events first) and carry out the commands they answer with, telling
+        each such sink the outcome (``on_command_result``); returns Quit when one asks to end the run (the sinks
+        after it do not get this frame)."""
         self._announce(result.events)
         for sink in self.sinks:
             command = sink.consume(result)
             if isinstance(command, Quit):
                 return command
-            if command is not None and not self._sink_command(command, result):
-                self._operator_command(command, result.subjects)
+            if command is not None:
+                taken = self._sink_command(command, result)
+                sink.on_command_result(command, None if taken else self._operator_command(command, result.subjects))
         return None
 
     def _sink_command(self, command: Command, result: FrameResult) -> bool:
         """Offer a command, with the frame it came on, to sinks that take their own (a rehearsal's GO key)."""
         return any(sink.on_command(command, result) for sink in self.sinks)
 
-    def _operator_command(self, command: Command, subjects: tuple[Subject, ...]) -> None:
+    def _operator_command(self, command: Command, subjects: tuple[Subject, ...]) -> str | None:
+        """Carry out ``command``; None when done, else why not (also on the ticker)."""
         if self.controls is None:
-            self.presenter.on_refused(f"{command}: no operator controls in this run")
+            why = f"{command}: no operator controls in this run"
         elif not self.controls.apply(command, subjects):
-            self.presenter.on_refused(self.controls.last_refusal)
+            why = self.controls.last_refusal or f"{command}: refused"
+        else:
+            return None
+        self.presenter.on_refused(why)
+        return why
 
     def _update_fps(self, interval: float) -> None:
         if interval <= 0:

@@ -132,6 +132,10 @@ class Sink:
         (a rehearsal's GO key); otherwise the operator controls get it."""
         return False
 
+    def on_command_result(self, command: Command, refusal: str | None) -> None:
+        """What became of a command this sink returned from ``consume``: ``refusal`` None when it was carried
+        out (by a sink's ``on_command`` or the operator controls), else why not (a remote panel answers with it)."""
+
     def idle(self, picture: np.ndarray, report: NoSignal) -> Command | None:
         """While the source is gone: the NO SIGNAL ``picture``; only Quit is taken meanwhile."""
         return None

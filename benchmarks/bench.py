@@ -475,6 +475,17 @@ def main() -> None:
               "mixing path's, and underflow cannot occur; see README)")
         results.add("cue latency, trigger frame to first sample mixed, max", f"{max(lat):.2f} ms", "<= 50 ms",
                     max(lat) <= 50)
+    print()
+    import web  # benchmarks/web.py: the web monitor's cost to the loop and its delay to a viewer
+    r = web.bench_web()
+    print("\n".join(web.summary_lines(r, frames=300, rounds=2)))
+    n = int(r["viewers"])
+    results.add(f"live loop frame time, 0 -> {n} web viewers (median)",
+                f"{r['frame_ms_0']:.1f} -> {r[f'frame_ms_{n}']:.1f} ms ({r['ratio']:.2f}x)", "<= 10 % apart",
+                abs(r["ratio"] - 1.0) <= 0.10)
+    results.add("web monitor: frame leaving the pipeline to its JPEG at a client, 127.0.0.1, 720p30",
+                f"p50 {r['delay_p50_ms']:.1f} ms, p99 {r['delay_p99_ms']:.1f} ms", "p99 <= 50 ms",
+                r["delay_p99_ms"] <= web.GOAL_P99_MS)
     if args.soak_frames:
         print()
         r = bench_soak(args.soak_frames)

@@ -21,6 +21,7 @@ def test_the_hooks_a_sink_does_not_override_do_nothing():
     assert sink.wants_picture is False and sink.sounds is False
     assert sink.idle(np.zeros((2, 2, 3), np.uint8), NoSignal("camera:0", 1.0, 1.0)) is None
     assert sink.on_command(object(), None) is False  # type: ignore[arg-type]
+    assert sink.on_command_result(object(), "refused") is None  # type: ignore[arg-type]
     assert sink.on_event(object()) is None  # type: ignore[arg-type]
     sink.close()
 
