@@ -8,7 +8,7 @@ OUT := out
 # The README's picture: 3 s into the demo with the magnifier on (tests/test_screenshot.py checks it).
 SCREENSHOT := --at 3.0 --command toggle_magnifier
 
-.PHONY: setup demo test bench bench-labels bench-labels-tune bench-drive bench-drive-tune bench-nobody bench-readme screenshot clean
+.PHONY: setup demo test bench bench-labels bench-labels-tune bench-drive bench-drive-tune bench-nobody bench-readme screenshot web-screenshot clean
 
 setup: $(STAMP) system-libs
 
@@ -20,18 +20,22 @@ $(STAMP): pyproject.toml setup.py
 	touch $(STAMP)
 
 # System packages, installed with apt when missing and apt is there:
-# PortAudio for sounddevice; Xvfb and xdotool for the real-window test.
+# PortAudio for sounddevice; Xvfb and xdotool for the real-window test; Chromium and its
+# chromedriver for the web monitor's browser tests and `make web-screenshot`.
 .PHONY: system-libs
 system-libs:
 	@missing=""; \
 	ldconfig -p 2>/dev/null | grep -q libportaudio.so.2 || missing="$$missing libportaudio2"; \
 	command -v Xvfb >/dev/null 2>&1 || missing="$$missing xvfb"; \
 	command -v xdotool >/dev/null 2>&1 || missing="$$missing xdotool"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
 	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 		echo "installing$$missing with apt-get"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
-	else echo "note: missing$$missing; sound cues are off without PortAudio and the window test needs Xvfb and xdotool"; fi
+	else echo "note: missing$$missing; sound cues are off without PortAudio, the window test needs Xvfb and xdotool," \
+		"the browser tests Chromium and chromedriver"; fi
 
 demo: setup
 	mkdir -p $(OUT)
@@ -75,6 +79,10 @@ bench-readme: setup
 
 screenshot: setup
 	$(PY) examples/screenshot.py $(SCREENSHOT) docs/live-view.png
+
+# The web monitor's picture (README): the page in headless Chromium at a tablet's 1024x768.
+web-screenshot: setup
+	$(PY) examples/web_screenshot.py docs/web-monitor.png
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -70,6 +70,8 @@ def test_wheel_install_runs_outside_the_checkout(tmp_path: Path) -> None:
                  "models/selfie_segmentation_landscape.tflite", "models/README.md", "models/LICENSE-mediapipe.txt"):
         assert f"assistant/_data/{name}" in names, name
     assert "assistant/sim/assets/assets.toml" in names
+    for name in ("index.html", "app.js", "style.css"):  # the web monitor's page (live --serve)
+        assert f"assistant/web/static/{name}" in names, name
     assert not any("extract_models" in n or n.startswith("models/") for n in names)  # the restore script stays home
 
     # A new environment with the wheel (not editable); dependencies borrowed from this one.
