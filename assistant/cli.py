@@ -171,7 +171,8 @@ def _web_options(args: argparse.Namespace) -> dict[str, Any]:
         given = [name for name, value in (("--token", args.token), ("--viewer-token", args.viewer_token),
                                           ("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)) if value]
         if given:
-            raise UserInputError(f"{', '.join(given)} configure the web monitor: add --serve [HOST:]PORT")
+            verb = "is a web monitor option" if len(given) == 1 else "are web monitor options"
+            raise UserInputError(f"{' and '.join(given)} {verb}: add --serve [HOST:]PORT to serve the monitor")
         return {}
     if (args.tls_cert is None) != (args.tls_key is None):
         raise UserInputError("--tls-cert and --tls-key go together: give both (PEM files), or neither for plain HTTP")
