@@ -10,6 +10,8 @@ the window (screenshot) and the rehearsal (GO).
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Union
 
@@ -146,6 +148,7 @@ class UnknownCommand(ValueError):
 _PLAIN: dict[str, Command] = {
     "quit": Quit(), "screenshot": Screenshot(), "cue_go": CueGo(), "toggle_mute": ToggleMute(),
     "toggle_mode": ToggleMode(), "emergency_stop": EmergencyStop(),
+    "stop": EmergencyStop(), "go": CueGo(),  # DESIGN.md's words for the same two
     **{f"toggle_{element}": ToggleView(element) for element in VIEW_ELEMENTS},
 }
 
@@ -168,5 +171,19 @@ def parse_command(text: str) -> Command:
     if verb == "mark":
         return Mark(arg)
     if verb == "nudge":
-        return Nudge(arg)
+        return Nudge(_nudge_direction(arg))
     raise UnknownCommand(f"unknown command {text!r}")
+
+
+def _nudge_direction(arg: str) -> str:
+    """``nearer``/``farther``, or DESIGN.md's signed step (``+0.05`` farther, ``-0.05`` nearer; one nudge step
+    whatever its size)."""
+    if arg[:1] not in ("+", "-"):
+        return arg
+    try:
+        step = float(arg)
+    except ValueError:
+        step = math.nan
+    if not math.isfinite(step) or step == 0:
+        raise ValueError(f"a nudge is nearer, farther, or a signed step like +0.05 or -0.05, got {arg!r}")
+    return "farther" if step > 0 else "nearer"

@@ -200,3 +200,15 @@ def test_an_interrupted_rack_is_never_logged_as_landed():
         events += more
     assert not [e for e in events if e.type == "rack" and e.origin == "driven"]
     assert [e.detail.split(" ")[0] for e in events if e.type == "mode"] == ["emergency", "drive"]
+
+
+def test_the_parser_takes_designs_words_for_stop_go_and_a_signed_nudge():
+    """DESIGN.md names the web monitor's commands stop, go and nudge:+0.05; they are the keys' commands."""
+    from assistant.commands import CueGo, EmergencyStop, Nudge, parse_command
+
+    assert parse_command("stop") == EmergencyStop() and parse_command("go") == CueGo()
+    assert parse_command("nudge:+0.05") == Nudge("farther") == parse_command("nudge:farther")
+    assert parse_command("nudge:-0.2") == Nudge("nearer")
+    for bad in ("nudge:+x", "nudge:-0", "nudge:+inf"):
+        with pytest.raises(ValueError, match="signed step"):
+            parse_command(bad)

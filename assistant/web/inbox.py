@@ -10,41 +10,27 @@ loop has not taken when the request gives up is expired, never carried out late.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from collections.abc import Callable
 
 from assistant.commands import Command, Quit, UnknownCommand, parse_command
 
-ALIASES = {"stop": "emergency_stop", "go": "cue_go"}
-"""The words DESIGN.md gives the web monitor that the keys' vocabulary spells differently."""
 NOT_FROM_THE_WEB = (Quit,)
 """Ending the run is for whoever started it, not a tablet on the network."""
 MAX_COMMAND_CHARS = 64
 
 
 def web_command(text: str) -> Command:
-    """The command ``text`` names: the keys' words (``rack:B``, ``select:2``, ``toggle_mode``,
-    ``emergency_stop``, ``nudge:nearer``, ``cue_go``), plus ``stop``, ``go`` and ``nudge:+0.05`` /
-    ``nudge:-0.05`` (one nudge step farther / nearer; the size is not used). ValueError with the reason."""
+    """The command ``text`` names, in the keys' words (``commands.parse_command``, which also takes DESIGN.md's
+    ``stop``, ``go`` and ``nudge:+0.05``), unless it is too long or not for the web. ValueError with the reason."""
     if len(text) > MAX_COMMAND_CHARS:
         raise ValueError(f"a command is at most {MAX_COMMAND_CHARS} characters, got {len(text)}")
-    words = ALIASES.get(text, text)
-    verb, _, arg = words.partition(":")
-    if verb == "nudge" and arg[:1] in "+-" and arg:
-        try:
-            step = float(arg)
-        except ValueError:
-            step = math.nan
-        if not math.isfinite(step) or step == 0:
-            raise ValueError(f"{text}: a nudge is nearer, farther, or a signed step like +0.05 or -0.05")
-        words = f"nudge:{'farther' if step > 0 else 'nearer'}"
     try:
-        command = parse_command(words)
+        command = parse_command(text)
     except UnknownCommand:
         raise
-    except ValueError as exc:  # select:x, select_at:1
+    except ValueError as exc:  # select:x, select_at:1, nudge:+x
         raise ValueError(f"{text}: {exc}") from exc
     if isinstance(command, NOT_FROM_THE_WEB):
         raise ValueError(f"{text}: not taken from the web monitor")
