@@ -214,9 +214,13 @@ class Pipeline:
 
     def _outputs_changed(self) -> None:
         self._audio = any(sink.sounds for sink in self.sinks)
-        # Drawing the overlay costs milliseconds: only when a window or recording shows it.
-        wanted = any(sink.wants_picture for sink in self.sinks)
-        self._draw = wanted if self._draw_overlay is None else self._draw_overlay
+
+    def _drawing(self) -> bool:
+        """Drawing the overlay costs milliseconds: only when a window, a recording or a watching browser
+        shows it (asked each frame: a web viewer comes and goes)."""
+        if self._draw_overlay is not None:
+            return self._draw_overlay
+        return any(sink.wants_picture for sink in self.sinks)
 
     def run(self) -> RunSummary:
         """Process frames until the source ends, ``max_frames``, or a sink says quit."""
@@ -279,7 +283,7 @@ class Pipeline:
         """One frame through the stages and the presenter (no sinks). ``arrived``: when the frame came, on
         this pipeline's clock, for the latency shown; None shows none (a picture that must not depend on the
         machine)."""
-        return self.presenter.present(self.analyse(frame, arrived), self._draw, self._audio)
+        return self.presenter.present(self.analyse(frame, arrived), self._drawing(), self._audio)
 
     def analyse(self, frame: Frame, arrived: float | None = None) -> FrameAnalysis:
         """One frame through the stages: subjects with their focus state, sharpness, events, guidance."""

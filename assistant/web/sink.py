@@ -47,7 +47,6 @@ def _say(text: str) -> None:
 class WebMonitorSink(Sink):
     """Serves the live view on ``address`` (``[HOST:]PORT``) while the run lasts."""
 
-    wants_picture = True
 
     def __init__(self, address: str, config: WebConfig | None = None, token: str | None = None,
                  viewer_token: str | None = None, tls_cert: Path | None = None, tls_key: Path | None = None,
@@ -100,6 +99,11 @@ class WebMonitorSink(Sink):
     def viewers(self) -> int:
         """Picture streams open now."""
         return self.server.stream_clients
+
+    @property
+    def wants_picture(self) -> bool:  # type: ignore[override]
+        """The overlay is drawn for the web only while someone watches the picture."""
+        return self.server.stream_clients > 0
 
     # -- the loop's thread ---------------------------------------------------------------------------
 

@@ -435,6 +435,18 @@ def test_no_encoding_without_a_viewer(make_sink):
     assert sink.encoder.encodes == 0
 
 
+def test_the_overlay_is_wanted_only_while_a_viewer_watches(make_sink):
+    """With --serve and nobody watching, the loop draws no overlay for the web (it costs milliseconds)."""
+    sink = make_sink()
+    assert sink.wants_picture is False
+    viewer = StreamReader(sink)
+    try:
+        assert wait_until(lambda: sink.wants_picture)
+    finally:
+        viewer.close()
+    assert wait_until(lambda: not sink.wants_picture)
+
+
 def test_a_viewer_that_stops_reading_is_dropped_without_stalling_the_loop_or_the_others(make_sink):
     sink = make_sink(stall_timeout_s=0.5)
     with Feeder(sink, fps=30, size=(1280, 720), noise=True) as feeder:
