@@ -77,7 +77,7 @@ def serve_run(folder: Path, *extra: str, max_frames: int = 360, timeout_s: float
 
 
 def chromium(width: int, height: int, touch: bool = False):
-    """Headless Chromium at a ``width`` x ``height`` viewport (CSS pixels, scale 1)."""
+    """Headless Chromium at a ``width`` x ``height`` viewport (CSS pixels, scale 1); the browser tests use it too."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -91,12 +91,19 @@ def chromium(width: int, height: int, touch: bool = False):
                      "--disable-extensions", "--disable-background-networking", "--disable-component-update",
                      "--disable-sync", "--disable-default-apps", "--mute-audio", f"--window-size={width},{height}"):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the page's console, for the tests
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    viewport(driver, (width, height), touch)
+    return driver
+
+
+def viewport(driver, size: tuple[int, int], touch: bool) -> None:
+    """A device's viewport in CSS pixels; ``touch`` also makes it a touch screen (``hover: none``)."""
+    width, height = size
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": touch})
-    if touch:
-        driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
-    return driver
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": touch, "maxTouchPoints": 5})
 
 
 def wait_for(driver, script: str, timeout_s: float = 30.0, what: str = ""):

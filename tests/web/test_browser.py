@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -30,17 +29,16 @@ from pathlib import Path
 
 import pytest
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the test extra: pip install -e '.[test]'")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.actions import interaction  # noqa: E402
-from selenium.webdriver.common.actions.action_builder import ActionBuilder  # noqa: E402
-from selenium.webdriver.common.actions.pointer_input import PointerInput  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.actions import interaction
+from selenium.webdriver.common.actions.action_builder import ActionBuilder
+from selenium.webdriver.common.actions.pointer_input import PointerInput
+from selenium.webdriver.common.by import By
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+from web_screenshot import CHROMEDRIVER, CHROMIUM, chromium, free_port, viewport  # noqa: E402  (one browser set-up)
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="Debian's chromium and chromedriver")
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 OPERATOR = "operator-secret-token"
 VIEWER = "viewer-secret-token"
 PHONE = (412, 915)      # portrait phone, touch
@@ -74,12 +72,6 @@ class Run:
     def events(self) -> list[dict]:
         path = self.folder / "events.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_run(folder: Path, max_frames: int) -> Run:
@@ -124,25 +116,9 @@ def live_run(tmp_path: Path):
 def browser():
     missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
     assert not missing, f"missing {missing}: run 'make setup' (installs chromium and chromium-driver with apt)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--no-first-run", "--disable-extensions", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--mute-audio", "--window-size=1024,768"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.implicitly_wait(0)
+    driver = chromium(*TABLET)  # the same browser set-up as make web-screenshot
     yield driver
     driver.quit()
-
-
-def viewport(driver, size: tuple[int, int], touch: bool) -> None:
-    """A device's viewport in CSS pixels; ``touch`` also makes it a touch screen (``hover: none``)."""
-    width, height = size
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": touch})
-    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": touch, "maxTouchPoints": 5})
 
 
 def wait_for(driver, script: str, what: str, timeout_s: float = 20.0):
