@@ -21,7 +21,7 @@ from assistant.commands import Command
 from assistant.types import Event, Frame, NoSignal, SharpnessMap, Subject
 
 if TYPE_CHECKING:
-    from assistant.focus.director import Guidance
+    from assistant.focus.guidance import Guidance
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,7 @@ from dataclasses import dataclass, field
 from assistant.focus.moves import FocusCommand, RackMove
 from assistant.focus.peak import parabola_vertex
 from assistant.focus.search import FocusSearch
-from assistant.focus.settings import LOST_ACTIONS, DriveConfig  # noqa: F401 - LOST_ACTIONS is still imported from here
-from assistant.optics import dof_half_width_dpt  # noqa: F401 - still imported from here
+from assistant.focus.settings import DriveConfig
 from assistant.units import to_dioptres
 from assistant.vision.ranging import Range
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from assistant.focus.controller import TrackingController
-from assistant.focus.guidance import MODES, Guidance, RackRequest  # noqa: F401 - also imported from here
+from assistant.focus.guidance import MODES, Guidance, RackRequest
 from assistant.focus.moves import RackMove
 from assistant.focus.search import region_contrast
 from assistant.focus.settings import DriveConfig, SuggestConfig

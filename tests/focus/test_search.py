@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from assistant.focus.controller import DriveConfig, TrackingController
+from assistant.focus.controller import TrackingController
+from assistant.focus.settings import DriveConfig
 from assistant.focus.peak import parabola_vertex
 from assistant.focus.search import FocusSearch, region_contrast
 from assistant.sim.lens import SimLens
