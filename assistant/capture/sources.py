@@ -32,7 +32,7 @@ from assistant.config import Config
 from assistant.errors import SourceError, SourceNotFound
 from assistant.plugins import PLUGIN_SPEC, make_plugin
 from assistant.types import Frame, FrameSource, NoSignal
-from assistant.vision.faces import _native_stderr_silenced
+from assistant.native_quiet import native_stderr_silenced
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi", ".mkv", ".m4v", ".webm", ".mpg", ".mpeg", ".mxf", ".ts", ".wmv"}
 
@@ -260,7 +260,7 @@ def _quietly_opened(open_capture: Callable[[], Any]) -> Any:
     wrong in one line. Only the open is silenced, and Python exceptions still
     raise. Call it on the caller's thread only: fd 2 is the whole process's.
     """
-    with _native_stderr_silenced():
+    with native_stderr_silenced():
         return open_capture()
 
 

@@ -11,10 +11,7 @@ from different places and times need no shared, strictly increasing clock
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +21,7 @@ import numpy as np
 
 from assistant import paths
 from assistant.errors import ModelMissing
+from assistant.native_quiet import native_stderr_silenced
 from assistant.types import Box
 
 MODEL_FILES = {
@@ -114,7 +112,7 @@ class MediaPipeFaceDetector:
 
         # LiteRT prints a page of INFO/WARNING lines while it loads and on the
         # first inference; they say nothing a user can act on.
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             self._detector = vision.FaceDetector.create_from_options(self._options)
             self.detect(np.zeros((64, 64, 3), np.uint8), (0, 0, 64, 64))
 
@@ -147,22 +145,8 @@ class MediaPipeFaceDetector:
         return tuple(found)
 
     def close(self) -> None:
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             self._detector.close()
-
-
-@contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Point file descriptor 2 at /dev/null for native libraries; Python's own errors still raise."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _clip(region: Box, width: int, height: int) -> Box:

@@ -32,7 +32,8 @@ import numpy as np
 from assistant import paths
 from assistant.errors import ModelMissing
 from assistant.types import Box
-from assistant.vision.faces import _clip, _native_stderr_silenced
+from assistant.native_quiet import native_stderr_silenced
+from assistant.vision.faces import _clip
 
 MODEL_FILE = "selfie_segmentation_landscape.tflite"
 INPUT_SIZE = (256, 144)
@@ -181,7 +182,7 @@ class PersonSegmenter:
         from mediapipe.tasks.python import vision
 
         # LiteRT logs while it loads and on the first inference; run one blank frame here.
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             self._segmenter = vision.ImageSegmenter.create_from_options(self._options)
             self.segment(np.zeros((INPUT_SIZE[1], INPUT_SIZE[0], 3), np.uint8))
 
@@ -217,7 +218,7 @@ class PersonSegmenter:
         return PersonMask(probability, (int(w), int(h)), (x0, y0, rw, rh))
 
     def close(self) -> None:
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             self._segmenter.close()
 
 
