@@ -1,4 +1,4 @@
-"""``focus-assistant devices``: cameras and audio outputs this machine offers."""
+"""``focus-assistant devices``: cameras, focus drivers and audio outputs this machine offers."""
 
 from __future__ import annotations
 
@@ -8,8 +8,24 @@ from pathlib import Path
 from assistant.drivers.uvc import focus_controls
 
 
-def describe_devices() -> str:
-    return "\n".join(["Cameras:", *_cameras(), "Audio outputs:", *_audio_outputs()])
+def describe_devices(ble_scan_s: float = 4.0) -> str:
+    return "\n".join(["Cameras:", *_cameras(), "Focus drivers:", *_focus_drivers(ble_scan_s),
+                      "Audio outputs:", *_audio_outputs()])
+
+
+def _focus_drivers(ble_scan_s: float) -> list[str]:
+    """Serial motor controllers and Blackmagic cameras over Bluetooth; network cameras are named by address."""
+    from serial.tools import list_ports
+
+    from assistant.drivers.bmd_ble import discover
+
+    found = sorted(list_ports.comports(), key=lambda port: port.device)
+    # hwid "n/a": the motherboard's legacy ttyS ports, which nothing answers on
+    ports = [f"  {p.device}  {p.description}  --driver serial:{p.device}" for p in found if p.hwid != "n/a"]
+    return [*(ports or ["  no serial ports (a focus motor controller shows up as /dev/ttyUSB* or /dev/ttyACM*)"]),
+            *discover(ble_scan_s).lines(),
+            "  network cameras are not searched: give --driver visca://HOST (PTZ, VISCA over IP) or bmd://HOST "
+            "(Blackmagic REST)"]
 
 
 def _cameras() -> list[str]:
