@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml setup.py
 
 # System packages, installed with apt when missing and apt is there:
 # PortAudio for sounddevice; Xvfb and xdotool for the real-window test; Chromium and its
-# chromedriver for the web monitor's browser tests and `make web-screenshot`.
+# chromedriver for the web monitor's browser tests and `make web-screenshot`; avr-gcc, the
+# Arduino core and simavr for `make firmware` and the firmware-in-a-simulator test.
 .PHONY: system-libs
 system-libs:
 	@missing=""; \
@@ -30,12 +31,70 @@ system-libs:
 	command -v xdotool >/dev/null 2>&1 || missing="$$missing xdotool"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+	command -v avr-gcc >/dev/null 2>&1 || missing="$$missing gcc-avr"; \
+	command -v avr-objcopy >/dev/null 2>&1 || missing="$$missing binutils-avr"; \
+	test -f /usr/lib/avr/include/avr/io.h || missing="$$missing avr-libc"; \
+	test -f $(ARDUINO_AVR)/cores/arduino/Arduino.h || missing="$$missing arduino-core-avr"; \
+	test -f /usr/include/simavr/sim_avr.h || missing="$$missing libsimavr-dev"; \
 	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 		echo "installing$$missing with apt-get"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	else echo "note: missing$$missing; sound cues are off without PortAudio, the window test needs Xvfb and xdotool," \
-		"the browser tests Chromium and chromedriver"; fi
+		"the browser tests Chromium and chromedriver, the firmware test gcc-avr, avr-libc, arduino-core-avr and libsimavr-dev"; fi
+
+# The reference firmware (examples/firmware/focus_motor) built for an Arduino Uno with avr-gcc and
+# the Debian Arduino core, and the simavr harness that runs it for tests/drivers/test_firmware_sim.py.
+# The core is compiled once into build/firmware/core/libcore.a; only changed sources are rebuilt.
+FW := build/firmware
+FW_SKETCH := examples/firmware/focus_motor/focus_motor.ino
+FW_HARNESS := examples/firmware/sim/avr_harness.c
+ARDUINO_AVR ?= /usr/share/arduino/hardware/arduino/avr
+ARDUINO_CORE := $(ARDUINO_AVR)/cores/arduino
+AVR_MCU := atmega328p
+# DECIMAL_DIG: avr-gcc 5.4's <float.h> leaves it out in C++, and the core's WString.cpp uses it.
+AVR_FLAGS := -mmcu=$(AVR_MCU) -DF_CPU=16000000L -DARDUINO=10807 -DARDUINO_AVR_UNO -DARDUINO_ARCH_AVR \
+	-Os -g -ffunction-sections -fdata-sections -MMD -MP -I$(ARDUINO_CORE) -I$(ARDUINO_AVR)/variants/standard
+AVR_CXXFLAGS := $(AVR_FLAGS) -std=gnu++11 -fno-exceptions -fno-threadsafe-statics -DDECIMAL_DIG=__DECIMAL_DIG__
+FW_CORE_SRCS := $(wildcard $(ARDUINO_CORE)/*.c $(ARDUINO_CORE)/*.cpp $(ARDUINO_CORE)/*.S)
+FW_CORE_OBJS := $(patsubst $(ARDUINO_CORE)/%,$(FW)/core/%.o,$(FW_CORE_SRCS))
+SIMAVR_INC := -I/usr/include/simavr -I/usr/include/simavr/parts
+
+.PHONY: firmware firmware-tools
+firmware: $(FW)/focus_motor.elf $(FW)/focus_motor.hex $(FW)/avr_harness
+	@avr-size $(FW)/focus_motor.elf | tail -1 | awk '{print "focus_motor.elf: " $$1 + $$2 " bytes flash, " $$2 + $$3 " bytes RAM"}'
+
+firmware-tools:
+	@command -v avr-gcc >/dev/null 2>&1 && test -f $(ARDUINO_CORE)/Arduino.h && test -f /usr/include/simavr/sim_avr.h \
+		|| { echo "make firmware needs gcc-avr, avr-libc, arduino-core-avr and libsimavr-dev (make setup installs them)"; exit 1; }
+
+$(FW)/core/%.c.o: $(ARDUINO_CORE)/%.c | firmware-tools
+	@mkdir -p $(@D)
+	avr-gcc $(AVR_FLAGS) -std=gnu11 -w -c $< -o $@
+$(FW)/core/%.cpp.o: $(ARDUINO_CORE)/%.cpp | firmware-tools
+	@mkdir -p $(@D)
+	avr-g++ $(AVR_CXXFLAGS) -w -c $< -o $@
+$(FW)/core/%.S.o: $(ARDUINO_CORE)/%.S | firmware-tools
+	@mkdir -p $(@D)
+	avr-gcc $(AVR_FLAGS) -x assembler-with-cpp -c $< -o $@
+$(FW)/core/libcore.a: $(FW_CORE_OBJS)
+	rm -f $@ && avr-ar rcs $@ $^
+
+# The sketch is plain C++ once Arduino.h is included first (what the Arduino IDE adds).
+$(FW)/focus_motor.o: $(FW_SKETCH) | firmware-tools
+	@mkdir -p $(@D)
+	avr-g++ $(AVR_CXXFLAGS) -Wall -Wextra -x c++ -include Arduino.h -c $< -o $@
+$(FW)/focus_motor.elf: $(FW)/focus_motor.o $(FW)/core/libcore.a
+	avr-gcc -mmcu=$(AVR_MCU) -Os -Wl,--gc-sections -o $@ $^ -lm
+$(FW)/focus_motor.hex: $(FW)/focus_motor.elf
+	avr-objcopy -O ihex -R .eeprom $< $@
+
+# A test tool only: simavr is GPL-3 (examples/firmware/sim/README.md).
+$(FW)/avr_harness: $(FW_HARNESS) | firmware-tools
+	@mkdir -p $(@D)
+	cc -O2 -Wall -Wextra $(SIMAVR_INC) -o $@ $< -lsimavrparts -lsimavr -lpthread -lutil
+
+-include $(wildcard $(FW)/*.d $(FW)/core/*.d)
 
 demo: setup
 	mkdir -p $(OUT)

@@ -114,6 +114,21 @@ void startMove(long to) {
   target = to;
 }
 
+// A new speed applies at once, also to a move in progress: the pending step is
+// rescheduled one new interval after the previous step (now, if that has
+// passed), instead of waiting out the old interval, up to 1 s at speed 1.
+void setSpeed(long unitsPerSecond) {
+  unsigned long interval = 1000000UL / (unsigned long)unitsPerSecond;
+  if (position != target) {
+    nextStepUs = nextStepUs - stepIntervalUs + interval;
+    unsigned long now = micros();
+    if ((long)(now - nextStepUs) > 0) {
+      nextStepUs = now;
+    }
+  }
+  stepIntervalUs = interval;
+}
+
 void stepMotor() {
   if (fault != NULL || position == target) {
     return;
@@ -175,8 +190,8 @@ bool parseLong(const char *text, long *out) {
   return true;
 }
 
-// Answers one command line; true when it named a known command, which is
-// what keeps the watchdog fed.
+// Answers one command line; true when it was a valid command (a known name,
+// a well-formed number), which is what keeps the watchdog fed.
 bool handleLine(char *cmd) {
   char *arg = strchr(cmd, ' ');
   if (arg != NULL) {
@@ -230,7 +245,7 @@ bool handleLine(char *cmd) {
   long value;
   if (!parseLong(arg, &value)) {
     replyError(F("SYNTAX"), F("bad number"));
-    return true;
+    return false;  // not a valid command: it does not feed the watchdog
   }
   if (isMove) {
     if (value < POS_MIN || value > POS_MAX) {
@@ -247,7 +262,7 @@ bool handleLine(char *cmd) {
     replyRange(F("speed"), 1, MAX_SPEED);
     return true;
   }
-  stepIntervalUs = 1000000UL / (unsigned long)value;
+  setSpeed(value);
   Serial.print(F("OK SPEED "));
   Serial.print(value);
   endLine();
@@ -299,6 +314,9 @@ void setup() {
   if (DRIVER_FAULT_PIN >= 0) {
     pinMode(DRIVER_FAULT_PIN, INPUT_PULLUP);
   }
+  // The README's 100 nF across the switch charges through the ~35 kOhm pull-up
+  // in a few ms; read the pin before that and every power-up latches a fault.
+  delay(20);
   Serial.begin(BAUD);
   Serial.print(F("# focus_motor ready"));
   endLine();
