@@ -8,7 +8,7 @@ OUT := out
 # The README's picture: 3 s into the demo with the magnifier on (tests/test_screenshot.py checks it).
 SCREENSHOT := --at 3.0 --command toggle_magnifier
 
-.PHONY: setup demo test bench bench-labels bench-labels-tune bench-drive bench-drive-tune bench-nobody bench-readme screenshot web-screenshot clean
+.PHONY: setup demo test bench bench-labels bench-labels-tune bench-drive bench-drive-tune bench-nobody bench-readme screenshot web-screenshot qc-screenshot clean
 
 setup: $(STAMP) system-libs
 
@@ -138,6 +138,10 @@ bench-readme: setup
 
 screenshot: setup
 	$(PY) examples/screenshot.py $(SCREENSHOT) docs/live-view.png
+
+# The README's picture of qc's index page: a generated shooting day, qc over it, the page in headless Chromium.
+qc-screenshot: setup
+	$(PY) examples/qc_screenshot.py docs/qc-index.png
 
 # The web monitor's picture (README): the page in headless Chromium at a tablet's 1024x768.
 web-screenshot: setup

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from assistant import __version__
+from assistant.drivers.forms import DRIVER_FORMS
 from assistant.errors import AssistantError, SourceNotFound, UserInputError
 from assistant.targeting import LABELS, TARGET_RULES
 
@@ -101,6 +102,26 @@ def build_parser() -> argparse.ArgumentParser:
     _shared_options(analyze)
     analyze.set_defaults(run=_run_analyze, accepts=ANALYZE_SOURCES)
 
+    qc = commands.add_parser(
+        "qc", help="focus QC of a day's takes: every clip under the folders, in parallel, with an index page",
+        description="Analyse every video file under the paths as 'analyze' does, in parallel (or on a Dask "
+                    "cluster), into OUT/<clip>/ (events, tracks, report, EDL markers, filmstrip) with "
+                    "OUT/summary.json, summary.csv and index.html. Clips already done with the same content and "
+                    "settings are skipped, so a stopped batch resumes. Exit 2 if any clip could not be read.")
+    qc.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="folders (searched recursively) or clips")
+    qc.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the outputs")
+    qc.add_argument("--workers", type=_positive_int, metavar="N",
+                    help="clips analysed at once on this machine (default: the number of cores)")
+    qc.add_argument("--scheduler", metavar="ADDR", type=_scheduler,
+                    help="run on Dask: 'local' starts a LocalCluster here, tcp://HOST:PORT uses a running cluster "
+                         "whose workers see the clips and --out on shared storage (needs the cluster extra)")
+    qc.add_argument("--config", type=Path, metavar="FILE", help="config file (default config/default.toml)")
+    qc.add_argument("--hfov", type=_hfov, metavar="DEG",
+                    help="cameras' horizontal field of view in degrees, for distances (default camera.hfov_deg)")
+    qc.add_argument("--target", default="largest", choices=TARGET_RULES,
+                    help="whose soft focus counts (default: the largest face)")
+    qc.set_defaults(run=_run_qc, accepts=ANALYZE_SOURCES)
+
     calibrate = commands.add_parser(
         "calibrate", help="measure a lens map: sweep focus over a target at known distances",
         description="Sweep the focus driver across its range while a detailed target is held at each distance, "
@@ -109,8 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--source", default="sim", metavar="SRC", help=f"{CALIBRATE_SOURCES} (default sim)")
     calibrate.add_argument("--scene", type=Path, metavar="FILE",
                            help="rig scene with a layer named 'chart' (default config/scenes/calibrate_chart.toml)")
-    calibrate.add_argument("--driver", metavar="DRV", help="uvc, serial:PORT[@BAUD], osc://... or module:factory "
-                                                           "(default: the rig's lens)")
+    calibrate.add_argument("--driver", metavar="DRV", help=f"{DRIVER_FORMS} (default: the rig's lens)")
     calibrate.add_argument("--distances", required=True, type=_distances, metavar="M,M,...",
                            help="target distances in metres, at least two, e.g. 0.5,1,3")
     calibrate.add_argument("--out", required=True, type=Path, metavar="LENS.toml", help="lens file to write")
@@ -123,8 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--config", type=Path, metavar="FILE", help="settings file (see config/default.toml)")
     calibrate.set_defaults(run=_run_calibrate, accepts=CALIBRATE_SOURCES)
 
-    devices = commands.add_parser("devices", help="list cameras and audio outputs",
-                                  description="List video capture devices and audio outputs on this machine.")
+    devices = commands.add_parser("devices", help="list cameras, focus drivers and audio outputs",
+                                  description="List video capture devices, focus drivers it can find (serial ports, "
+                                              "Blackmagic cameras over Bluetooth LE) and audio outputs.")
     devices.set_defaults(run=_run_devices)
     return parser
 
@@ -145,8 +166,7 @@ def _run_options(parser: argparse.ArgumentParser, default_scene: str | None = No
     parser.add_argument("--tracks", type=Path, metavar="OUT.jsonl", help="write per-frame focus and subjects (JSON Lines)")
     parser.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
     parser.add_argument("--driver", metavar="DRV",
-                        help="focus motor: serial:PORT[@BAUD], osc://HOST:PORT/ADDRESS, uvc or module:factory "
-                             "(default: the rig's lens on --source sim)")
+                        help=f"focus motor: {DRIVER_FORMS} (default: the rig's lens on --source sim)")
     parser.add_argument("--lens", type=Path, metavar="FILE",
                         help="lens file mapping distance to the driver's native units (config/lenses/)")
     parser.add_argument("--no-audio", action="store_true", help="no sound cues (they still go to --cue-track)")
@@ -344,6 +364,22 @@ def _run_analyze(args: argparse.Namespace) -> int:
     print(f"{PROG}: analysed {summary.frames} frames ({summary.media_s:.2f} s) in {summary.wall_s:.2f} s "
           f"({summary.fps:.1f} fps); events in {args.events}", file=sys.stderr)
     return 0
+
+
+def _scheduler(text: str) -> str:
+    if text == "local" or (text.startswith(("tcp://", "tls://")) and len(text) > len("tcp://")):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: give 'local' or a Dask scheduler address such as tcp://10.0.0.2:8786")
+
+
+def _run_qc(args: argparse.Namespace) -> int:
+    from assistant.qc.batch import QcOptions, run_qc
+
+    if args.config is not None and not args.config.is_file():
+        raise UserInputError(f"--config {args.config}: no such file")
+    result = run_qc(QcOptions(tuple(args.paths), args.out, args.workers, args.scheduler, args.target, args.hfov,
+                              args.config))
+    return 2 if result.failed else 0
 
 
 def _distances(text: str) -> tuple[float, ...]:

@@ -62,6 +62,7 @@ class LiveOptions:
     hfov_deg: float | None = None
     subject_rules: tuple[tuple[str, str], ...] = ()
     analyze: bool = False  # as fast as possible, progress bar, no window
+    progress: bool = True  # analyze's own progress bar (qc draws one bar for the whole batch)
     report: Path | None = None
     mode: str = "suggest"
     target: str = "largest"
@@ -247,7 +248,8 @@ def _sinks(options: LiveOptions, config: Config, fps: float, frame_count: int | 
     if cues is not None:
         add(cues)
     if options.analyze:
-        add(ProgressBar(sys.stderr, total=frame_count))
+        if options.progress:
+            add(ProgressBar(sys.stderr, total=frame_count))
     elif options.headless or not display_available():
         add(StatusPrinter(sys.stderr, config.output.status_every_s))
     else:
