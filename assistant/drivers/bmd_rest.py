@@ -50,8 +50,8 @@ import ssl
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol, Self
-from urllib.parse import parse_qsl, unquote, urlsplit
 
+from assistant.drivers.address import bracketed, parse_address
 from assistant.drivers.base import Capabilities
 from assistant.errors import ConfigError, DriverFault
 
@@ -123,7 +123,7 @@ class BmdRestFocusDriver:
 
     @property
     def target(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        host = bracketed(self.host)
         default = 443 if self.https else 80
         return host if self.port == default else f"{host}:{self.port}"
 
@@ -318,25 +318,11 @@ def from_spec(text: str, **options: Any) -> BmdRestFocusDriver:
     ``?timeout=0.5``, ``?https=1`` and ``?verify=0`` may follow; keyword
     ``options`` go to :class:`BmdRestFocusDriver` and win over the query.
     """
-    hint = f"write it like {SPEC_EXAMPLE}"
-    try:
-        parts = urlsplit(text.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"Blackmagic spec {text!r}: bad port ({exc}); {hint}") from exc
-    if parts.scheme.lower() != "bmd":
-        raise ConfigError(f"Blackmagic spec {text!r} does not start with bmd://; {hint}")
-    if not parts.hostname:
-        raise ConfigError(f"Blackmagic spec {text!r} has no camera host; {hint}")
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError(f"Blackmagic spec {text!r}: a login is not supported; set the camera's web media "
-                          f"manager to 'enabled' (without security) in Blackmagic Camera Setup")
-    if parts.path not in ("", "/") or parts.fragment:
-        raise ConfigError(f"Blackmagic spec {text!r}: give only the camera host (and port), no path; {hint}")
-    if port == 0:
-        raise ConfigError(f"Blackmagic spec {text!r}: port 0 is not a port; {hint}")
+    hint = (f"write it like {SPEC_EXAMPLE}; a camera asking for a login needs its web media manager set to "
+            f"'enabled' (without security) in Blackmagic Camera Setup")
+    parts = parse_address(text, "bmd", "Blackmagic address", hint)
     query: dict[str, Any] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+    for key, value in parts.options:
         if key == "timeout":
             try:
                 query["timeout"] = float(value)
@@ -350,4 +336,4 @@ def from_spec(text: str, **options: Any) -> BmdRestFocusDriver:
         else:
             raise ConfigError(f"Blackmagic spec {text!r}: unknown option {key!r}; only timeout=, https= and "
                               f"verify= may follow '?'")
-    return BmdRestFocusDriver(unquote(parts.hostname), port=port, **{**query, **options})
+    return BmdRestFocusDriver(parts.host, port=parts.port, **{**query, **options})

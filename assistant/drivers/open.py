@@ -6,6 +6,9 @@ SPEC forms:
 - ``serial:/dev/ttyUSB0`` or ``serial:/dev/ttyUSB0@115200``: a serial focus
   motor speaking the protocol in ``docs/serial-protocol.md``;
 - ``osc://host:port/address``: focus sent as OSC messages over UDP;
+- ``visca://HOST[:PORT]``: a PTZ or box camera's focus over VISCA over IP;
+- ``bmd://HOST`` and ``bmd-ble://NAME|ADDRESS``: a Blackmagic camera's lens
+  focus over its REST API or over Bluetooth LE;
 - ``uvc``: the webcam's own focus motor, on a camera source (``--source 0``
   or ``/dev/videoN``); made by :func:`camera_driver` before the camera opens,
   so it sees every capture (first open and every reconnect);
@@ -18,12 +21,14 @@ needs a lens file (``--lens FILE``) to convert from dioptres.
 
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from pathlib import Path
 from typing import Any
 
 from assistant.drivers.base import FocusDriver
+from assistant.drivers.forms import DRIVER_FORMS
 from assistant.drivers.guard import DuckDriver, GuardedDriver, SafetyLimits
 from assistant.drivers.lensmap import LensFile, LensMap, load_lens
 from assistant.errors import ConfigError, UserInputError
@@ -89,8 +94,7 @@ def open_native(spec: str | None, timeout_s: float, source: Any, native: FocusDr
     """
     if spec is None:
         if getattr(source, "lens", None) is None:
-            raise UserInputError("calibrate: give the focus driver to calibrate with --driver "
-                                 "(serial:PORT, osc://..., uvc or module:factory)")
+            raise UserInputError(f"calibrate: give the focus driver to calibrate with --driver ({DRIVER_FORMS})")
         return _rig_driver(source, timeout_s, soft_limits), "dioptres"
     if getattr(source, "lens", None) is not None:
         raise UserInputError("calibrate: on the virtual rig the sweep moves the rig's own lens; leave out --driver")
@@ -122,6 +126,15 @@ def _rig_driver(source: Any, timeout_s: float, soft_limits: tuple[float, float] 
     return GuardedDriver(native, None, SafetyLimits(limits, lens.max_speed, timeout_s), clock=lambda: source.media_t)
 
 
+# Drivers named by an address ``scheme://...``: the module whose ``from_spec(spec)`` opens one.
+_BY_ADDRESS = {
+    "osc": "assistant.drivers.osc",
+    "visca": "assistant.drivers.visca",
+    "bmd": "assistant.drivers.bmd_rest",
+    "bmd-ble": "assistant.drivers.bmd_ble",
+}
+
+
 def _native_driver(spec: str, lens: LensFile | None) -> FocusDriver:
     if spec.startswith("serial:"):
         from assistant.drivers.serial_motor import SerialMotorDriver
@@ -130,14 +143,12 @@ def _native_driver(spec: str, lens: LensFile | None) -> FocusDriver:
         if baud and not baud.isdigit():
             raise UserInputError(f"--driver {spec}: baud rate {baud!r} is not a number; e.g. serial:/dev/ttyUSB0@115200")
         return SerialMotorDriver(port, baudrate=int(baud)) if baud else SerialMotorDriver(port)
-    if spec.startswith("osc://"):
-        from assistant.drivers.osc import from_spec
-
-        return from_spec(spec)
+    scheme = spec.partition("://")[0]
+    if scheme in _BY_ADDRESS:  # imported only when asked for: each pulls in its own transport
+        return importlib.import_module(_BY_ADDRESS[scheme]).from_spec(spec)
     if PLUGIN_SPEC.match(spec):
         return _plugin_driver(spec, lens)
-    raise UserInputError(f"--driver {spec}: unknown driver; use serial:PORT[@BAUD], osc://HOST:PORT/ADDRESS, uvc "
-                         "or module:factory (see README, Focus drivers)")
+    raise UserInputError(f"--driver {spec}: unknown driver; use {DRIVER_FORMS} (see README, Focus drivers)")
 
 
 def _plugin_driver(spec: str, lens: LensFile | None) -> FocusDriver:

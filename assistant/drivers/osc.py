@@ -32,10 +32,10 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from pythonosc.udp_client import SimpleUDPClient
 
+from assistant.drivers.address import host_port, parse_address
 from assistant.drivers.base import Capabilities
 from assistant.errors import ConfigError, DriverFault
 
@@ -102,8 +102,7 @@ class OscFocusDriver:
 
     @property
     def target(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return host_port(self.host, self.port)
 
     @property
     def description(self) -> str:
@@ -183,22 +182,12 @@ def from_spec(text: str, **options: Any) -> OscFocusDriver:
     ``options`` are passed to :class:`OscFocusDriver` and win over the query.
     """
     hint = f"write it like {SPEC_EXAMPLE}"
-    try:
-        parts = urlsplit(text.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"OSC spec {text!r}: bad port ({exc}); {hint}") from exc
-    if parts.scheme.lower() != "osc":
-        raise ConfigError(f"OSC spec {text!r} does not start with osc://; {hint}")
-    if not parts.hostname:
-        raise ConfigError(f"OSC spec {text!r} has no host; {hint}")
-    if port is None or port == 0:
+    parts = parse_address(text, "osc", "OSC spec", hint, path_allowed=True)
+    if parts.port is None:
         raise ConfigError(f"OSC spec {text!r} has no port; {hint}")
-    if parts.fragment:
-        raise ConfigError(f"OSC spec {text!r}: '#' is not allowed; {hint}")
     address = parts.path if parts.path not in ("", "/") else DEFAULT_ADDRESS
     query: dict[str, Any] = {}
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+    for key, value in parts.options:
         if key == "units":
             query["units"] = value
         elif key == "keepalive_s":
@@ -208,4 +197,4 @@ def from_spec(text: str, **options: Any) -> OscFocusDriver:
                 raise ConfigError(f"OSC spec {text!r}: keepalive_s={value!r} is not a number; write e.g. ?keepalive_s=0.5") from exc
         else:
             raise ConfigError(f"OSC spec {text!r}: unknown option {key!r}; only units= and keepalive_s= may follow '?'")
-    return OscFocusDriver(parts.hostname, port, address, **{**query, **options})
+    return OscFocusDriver(parts.host, parts.port, address, **{**query, **options})

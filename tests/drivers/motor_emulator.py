@@ -17,6 +17,8 @@ import time
 import tty
 from typing import Self
 
+from tests.drivers.travel import Travel
+
 
 class MotorEmulator:
     """The controller end of one pty pair; open the driver on :attr:`port`.
@@ -47,10 +49,8 @@ class MotorEmulator:
         self._lock = threading.Lock()
         self._garble: tuple[bytes, float, bool] | None = None
         self._fault: str | None = None
-        self._speed = max_speed
-        self._start = self._target = limits[0]  # the move runs from _start at _t0 to _target
-        self._t0 = time.monotonic()
-        self._last_heard = self._t0
+        self._motor = Travel(limits[0], max_speed, time.monotonic())
+        self._last_heard = self._motor.t0
         self._stopping = threading.Event()
         self._unplug = threading.Event()
         self._unplugged = threading.Event()
@@ -70,11 +70,11 @@ class MotorEmulator:
 
     def position(self) -> int:
         with self._lock:
-            return self._position(time.monotonic())
+            return self._motor.position(time.monotonic())
 
     def moving(self) -> bool:
         with self._lock:
-            return self._position(time.monotonic()) != self._target
+            return self._motor.moving(time.monotonic())
 
     def garble(self, data: bytes, times: float = 1, *, then_answer: bool = False) -> None:
         """Send ``data`` for the next ``times`` commands (``math.inf``: for ever), instead of or before the reply."""
@@ -84,7 +84,7 @@ class MotorEmulator:
     def fault(self, text: str) -> None:
         """Latch a fault (a stall, a limit switch): the motor stops where it is."""
         with self._lock:
-            self._halt(time.monotonic())
+            self._motor.halt(time.monotonic())
             self._fault = text
 
     def unplug(self) -> None:
@@ -107,22 +107,6 @@ class MotorEmulator:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- the motor -----------------------------------------------------------
-
-    def _position(self, now: float) -> int:
-        distance = self._target - self._start
-        travelled = int(self._speed * max(0.0, now - self._t0))
-        if travelled >= abs(distance):
-            return self._target
-        return self._start + (travelled if distance > 0 else -travelled)
-
-    def _halt(self, at: float) -> None:
-        self._start = self._target = self._position(at)
-
-    def _rebase(self, now: float) -> None:
-        """Restart the current move from here, so a new speed or target applies from now on."""
-        self._start, self._t0 = self._position(now), now
 
     # -- the controller ------------------------------------------------------
 
@@ -153,8 +137,8 @@ class MotorEmulator:
     def _check_watchdog(self) -> None:
         with self._lock:
             expiry = self._last_heard + self.watchdog
-            if self._position(expiry) != self._target and time.monotonic() > expiry:
-                self._halt(expiry)
+            if self._motor.moving(expiry) and time.monotonic() > expiry:
+                self._motor.halt(expiry)
                 self.watchdog_stops += 1
 
     def _answer(self, raw: bytes) -> None:
@@ -182,15 +166,15 @@ class MotorEmulator:
         if command == "HELLO":
             return self.hello
         if command == "STOP":
-            self._halt(now)
+            self._motor.halt(now)
             return "OK STOP"
         if self._fault is not None:
             return f"ERR FAULT {self._fault}"
-        position = self._position(now)
+        position = self._motor.position(now)
         if command == "POS?":
-            return f"OK {position} {int(position != self._target)}"
+            return f"OK {position} {int(position != self._motor.target)}"
         if command == "STATUS?":
-            return "OK MOVING" if position != self._target else "OK READY"
+            return "OK MOVING" if position != self._motor.target else "OK READY"
         try:
             value = int(arg)
         except ValueError:
@@ -199,12 +183,10 @@ class MotorEmulator:
             lo, hi = self.limits
             if not lo <= value <= hi:
                 return f"ERR RANGE position outside {lo}..{hi}"
-            self._rebase(now)
-            self._target = value
+            self._motor.move(value, now)
             return f"OK MOVE {value}"
         if not 1 <= value <= self.max_speed:
             return f"ERR RANGE speed outside 1..{self.max_speed}"
-        self._rebase(now)
-        self._speed = value
+        self._motor.set_speed(value, now)
         return f"OK SPEED {value}"
 

@@ -235,7 +235,7 @@ EXAMPLE = "osc://127.0.0.1:9000/focus/distance"
     ("127.0.0.1:9000", "does not start with osc://", EXAMPLE),
     ("osc://:9000/focus", "no host", EXAMPLE),
     ("osc://127.0.0.1/focus", "no port", EXAMPLE),
-    ("osc://127.0.0.1:0/focus", "no port", EXAMPLE),
+    ("osc://127.0.0.1:0/focus", "port 0 is not a port", EXAMPLE),
     ("osc://127.0.0.1:notaport/focus", "bad port", EXAMPLE),
     ("osc://127.0.0.1:70000/focus", "bad port", EXAMPLE),
     ("osc://127.0.0.1:9000/focus#x", "'#' is not allowed", EXAMPLE),

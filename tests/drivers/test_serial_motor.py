@@ -12,6 +12,7 @@ from assistant.drivers.base import Capabilities, FocusDriver
 from assistant.drivers.serial_motor import SerialMotorDriver
 from assistant.errors import DriverFault, UserInputError
 from tests.drivers.motor_emulator import MotorEmulator
+from tests.drivers.timing import timed
 
 TIMEOUT = 0.1  # the driver's reply timeout in these tests (the default)
 
@@ -28,14 +29,6 @@ def driver(emulator):
     drv = SerialMotorDriver(emulator.port, timeout=TIMEOUT, boot_time=0.5)
     yield drv
     drv.close()
-
-
-def timed(call):
-    """``call()``'s exception and how long it took to raise it."""
-    start = time.monotonic()
-    with pytest.raises(Exception) as caught:
-        call()
-    return caught.value, time.monotonic() - start
 
 
 def follow_move(driver, target, speed, *, limit=2.0):
