@@ -158,3 +158,60 @@ def test_the_out_check_makes_a_missing_folder_and_leaves_no_trace(tmp_path: Path
     existing.write_text("keep")
     check_writable(existing)
     assert existing.read_text() == "keep" and sorted(p.name for p in tmp_path.iterdir()) == ["new", "old.toml"]
+
+
+def _bmd_rest():
+    """A Blackmagic camera's REST focus on 127.0.0.1.
+
+    Each connector gives the driver, the camera's own focus reading (native), that reading as
+    0 (near) .. 1 (far), and what closes the camera.
+    """
+    from assistant.drivers.bmd_rest import BmdRestFocusDriver
+    from tests.drivers.bmd_camera import RestCamera
+
+    camera = RestCamera()
+    return BmdRestFocusDriver("127.0.0.1", port=camera.port), lambda: camera.server.focus, float, camera.close
+
+
+def _bmd_ble():
+    """A Blackmagic camera over a Bluetooth transport that reads the packets it is sent."""
+    from assistant.drivers.bmd_ble import BmdBleFocusDriver
+    from tests.drivers.bmd_camera import FakeBleCamera
+
+    camera = FakeBleCamera(echo=True)
+    driver = BmdBleFocusDriver(camera)
+    driver.move_to(0.5)  # the camera knows its focus once told
+    return driver, lambda: camera.focus, float, lambda: None
+
+
+def _visca():
+    """A PTZ camera over VISCA over IP on 127.0.0.1; its 0x1000 (far) .. 0xF000 (near) read as 0 (near) .. 1."""
+    from assistant.drivers.visca import ViscaFocusDriver
+    from tests.drivers.visca_camera import ViscaCamera
+
+    camera = ViscaCamera(travel_time=0.3)
+    lo, hi = camera.limits
+    return ViscaFocusDriver("127.0.0.1", camera.port), camera.position, lambda n: (hi - n) / (hi - lo), camera.close
+
+
+@pytest.mark.parametrize("connect", [_bmd_rest, _bmd_ble, _visca], ids=["bmd rest", "bmd ble", "visca"])
+def test_calibrate_fits_a_camera_lens_through_its_own_protocol(tmp_path: Path, connect):
+    """The camera's focus turns the rig's glass through a curve only the test knows."""
+    driver, camera_focus, near_to_far, close = connect()
+
+    def dioptres(native: float) -> float:  # near end 0.35 m, far end infinity
+        return 2.9 * (1.0 - near_to_far(native)) ** 1.4
+
+    units = driver.capabilities.units
+    source = SimSource.from_file(CHART)
+    source.focus_readout = lambda: dioptres(camera_focus())
+    guard = GuardedDriver(driver, None, SafetyLimits(driver.capabilities.limits), clock=lambda: source.media_t)
+    plan = CalibrationPlan((0.5, 1.0, 2.0, 5.0), tmp_path / "cam.toml", "cam", None, (), prompt=False)
+    try:
+        lens, lens_map = calibrate(plan, guard, units, source, say=io.StringIO())
+    finally:
+        guard.close()
+        close()
+    assert lens.units == units
+    for distance in (0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0):
+        assert abs(dioptres(lens_map.to_native(1 / distance)) - 1 / distance) < DOF_DPT, distance

@@ -94,19 +94,31 @@ class CameraHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
+class RestCamera:
+    """A :class:`CameraServer` serving on its own thread from construction until :meth:`close`."""
+
+    def __init__(self) -> None:
+        self.server = CameraServer()
+        self.port = self.server.server_address[1]
+        self.server.port = self.port
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=2.0)
+
+
 @contextmanager
 def running_camera() -> Iterator[CameraServer]:
     """A REST camera serving on 127.0.0.1 (its port in ``.port``) until the block ends."""
-    server = CameraServer()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    server.port = server.server_address[1]
+    camera = RestCamera()
     try:
-        yield server
+        yield camera.server
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=2.0)
+        camera.close()
 
 
 class FakeBleCamera:

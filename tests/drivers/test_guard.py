@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -89,14 +90,49 @@ def serial(_clock) -> tuple[object, LensMap | None, SafetyLimits]:
     return driver, lens_map, SafetyLimits((20.0, 3980.0), 3000.0, timeout_s=1.0)
 
 
+BMD_LENS = Path(__file__).resolve().parents[2] / "config" / "lenses" / "example-bmd.toml"
+VISCA_LENS = BMD_LENS.with_name("example-visca.toml")
+
+
+def bmd_rest(_clock) -> tuple[object, LensMap | None, SafetyLimits]:
+    """The Blackmagic REST driver against a camera on 127.0.0.1 (0..1, through the template lens file)."""
+    from assistant.drivers.bmd_rest import BmdRestFocusDriver
+    from tests.drivers.bmd_camera import RestCamera
+
+    camera = RestCamera()
+    driver = BmdRestFocusDriver("127.0.0.1", port=camera.port, timeout=1.0)
+    driver.test_emulator = camera  # closed with the driver below
+    return driver, load_lens(BMD_LENS)[1], SafetyLimits((0.05, 0.95), 1.5)
+
+
+def bmd_ble(_clock) -> tuple[object, LensMap | None, SafetyLimits]:
+    """The Blackmagic Bluetooth driver over a transport whose camera reports focus back."""
+    from assistant.drivers.bmd_ble import BmdBleFocusDriver
+    from tests.drivers.bmd_camera import FakeBleCamera
+
+    return BmdBleFocusDriver(FakeBleCamera(echo=True)), load_lens(BMD_LENS)[1], SafetyLimits((0.05, 0.95), 1.5)
+
+
+def visca(_clock) -> tuple[object, LensMap | None, SafetyLimits]:
+    """The VISCA-over-IP driver against an emulated PTZ camera on 127.0.0.1 (through the template lens file)."""
+    from assistant.drivers.visca import ViscaFocusDriver
+    from tests.drivers.visca_camera import ViscaCamera
+
+    camera = ViscaCamera(autofocus=False, travel_time=0.2)
+    driver = ViscaFocusDriver("127.0.0.1", camera.port)
+    driver.test_emulator = camera
+    return driver, load_lens(VISCA_LENS)[1], SafetyLimits((6000.0, 58000.0), 120000.0)
+
+
 commands = st.lists(
     st.tuples(st.floats(min_value=0.0, max_value=2.0),  # seconds since the previous command
               st.one_of(st.floats(min_value=-50, max_value=50), st.sampled_from([math.inf, -math.inf, math.nan]))),
     min_size=1, max_size=60)
 
 
-@pytest.mark.parametrize("make", [rig_lens, stepper, osc, serial],
-                         ids=["rig", "plugin stepper with lens map", "osc", "serial on a pty"])
+@pytest.mark.parametrize("make", [rig_lens, stepper, osc, serial, bmd_rest, bmd_ble, visca],
+                         ids=["rig", "plugin stepper with lens map", "osc", "serial on a pty",
+                              "blackmagic rest on 127.0.0.1", "blackmagic ble", "visca over udp"])
 @settings(max_examples=40, deadline=None)
 @given(sequence=commands, nudges=st.lists(st.booleans(), max_size=5))
 def test_no_command_sequence_leaves_soft_limits_or_exceeds_the_slew_limit(make, sequence, nudges):
@@ -299,3 +335,28 @@ def test_drive_mode_with_a_driver_that_cannot_report_starts_from_the_target():
     assert guard.position() == pytest.approx(0.25, abs=0.02)  # racked to B at 4 m
     sink.close()
     osc_driver.close()
+
+
+def test_the_camera_drivers_open_by_address_with_their_lens_files():
+    """visca:// and bmd:// open through --driver with the shipped templates; a file for other units is refused."""
+    from tests.drivers.bmd_camera import RestCamera
+    from tests.drivers.visca_camera import ViscaCamera
+
+    with ViscaCamera() as ptz:
+        guard = open_driver(f"visca://127.0.0.1:{ptz.port}", VISCA_LENS, 0.5, source=None)
+        assert guard.units == "dioptres" and guard.limits == pytest.approx((0.0, 1 / 0.3), abs=1e-6)
+        guard.close()
+        with pytest.raises(ConfigError, match="the lens file is for 'bmd' but the driver moves in 'visca'"):
+            open_driver(f"visca://127.0.0.1:{ptz.port}", BMD_LENS, 0.5, source=None)
+    camera = RestCamera()
+    try:
+        guard = open_driver(f"bmd://127.0.0.1:{camera.port}", BMD_LENS, 0.5, source=None)
+        for _ in range(50):  # the guard ramps the move at the template's 1.5 per second
+            guard.move_to(1 / 2.0)  # 2 m: the template's 0.66
+            time.sleep(0.01)
+        assert camera.server.focus == pytest.approx(0.66, abs=1 / 2048)
+        guard.close()
+        with pytest.raises(ConfigError, match="needs a lens file"):
+            open_driver(f"bmd://127.0.0.1:{camera.port}", None, 0.5, source=None)
+    finally:
+        camera.close()
