@@ -38,6 +38,10 @@ class SourceNotFound(SourceError):
         return f"{self}; give {accepts}"
 
 
+class UnreadableVideo(SourceError):
+    """A file that FFmpeg cannot open as a video: damaged, cut short, or not video at all."""
+
+
 class ModelMissing(UserInputError):
     """A model file the detector needs is not in ``models/``."""
 

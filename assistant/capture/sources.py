@@ -29,7 +29,7 @@ import numpy as np
 from assistant.capture.camera import camera_factory, describe_format, request_format, stream_factory
 from assistant.capture.grabber import LatestFrameGrabber
 from assistant.config import Config
-from assistant.errors import SourceError, SourceNotFound
+from assistant.errors import SourceError, SourceNotFound, UnreadableVideo
 from assistant.plugins import PLUGIN_SPEC, make_plugin
 from assistant.types import Frame, FrameSource, NoSignal
 from assistant.native_quiet import native_stderr_silenced
@@ -47,7 +47,7 @@ class VideoFileSource:
         self.description = f"file:{self.path.name}"
         self._capture = _quietly_opened(lambda: cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG))
         if not self._capture.isOpened():
-            raise SourceError(f"{self.path}: cannot open as a video; check that it is a video file OpenCV's FFmpeg can read")
+            raise UnreadableVideo(f"{self.path}: cannot open as a video; check that it is a video file OpenCV's FFmpeg can read")
         fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
         if not math.isfinite(fps) or fps <= 0 or fps > 1000:
             raise SourceError(f"{self.path}: the frame rate is unknown; re-encode the clip with a fixed frame rate")

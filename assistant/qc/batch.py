@@ -20,6 +20,9 @@ from assistant.qc.schedule import clear_leftovers, plan, require_dask, run_dask,
 from assistant.qc.summary import write_summary
 
 
+FFMPEG_LOG_FATAL = 8  # av_log level: only errors that stop the decoder
+
+
 @dataclass(frozen=True)
 class QcOptions:
     """What ``qc`` was asked (see ``focus-assistant qc --help``)."""
@@ -50,6 +53,9 @@ def run_qc(options: QcOptions, stream: TextIO | None = None) -> QcResult:
     A Ctrl-C keeps what finished: the summary and index list the clips done so far before it propagates.
     """
     stream = stream or sys.stderr
+    # FFmpeg's decoder warnings on a damaged clip ("overread", "corrupt frame") would tear through the bar;
+    # the clip's row says what is wrong with it. Workers inherit this when they start.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", str(FFMPEG_LOG_FATAL))
     say: Callable[[str], None] = lambda line: print(f"focus-assistant qc: {line}", file=stream, flush=True)
     if options.scheduler is not None:
         require_dask()

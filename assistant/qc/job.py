@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from assistant.errors import AssistantError, SourceError
+from assistant.errors import AssistantError, UnreadableVideo
 from assistant.qc.diagnose import why_unreadable
 from assistant.sink import FrameResult, Sink
 from assistant.types import Event
@@ -103,10 +103,11 @@ def run_clip(job: ClipJob, progress: Callable[[int], None] | None = None) -> Cli
     partial.mkdir(parents=True)
     try:
         outcome = _analyse(job, partial, progress)
-    except SourceError:  # OpenCV says only "cannot open": say why
+    except UnreadableVideo:  # OpenCV says only "cannot open": say why
         outcome = ClipOutcome(str(job.path), job.name, "error", error=why_unreadable(job.path), key=job.key)
-    except AssistantError as exc:
-        outcome = ClipOutcome(str(job.path), job.name, "error", error=str(exc), key=job.key)
+    except AssistantError as exc:  # e.g. no frame rate; the row names the clip already
+        reason = str(exc).removeprefix(f"{job.path}: ")
+        outcome = ClipOutcome(str(job.path), job.name, "error", error=reason, key=job.key)
     except Exception as exc:  # a bug or a decoder crash on one clip must not stop a day's batch
         outcome = ClipOutcome(str(job.path), job.name, "error", error=f"{type(exc).__name__}: {exc}", key=job.key)
     outcome = _with_wall(outcome, time.monotonic() - started)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -216,3 +217,23 @@ def test_why_a_file_is_unreadable(day, tmp_path):
     assert why_unreadable(text).startswith("not a video: the file holds text")
     assert why_unreadable(noise).startswith("not a video format FFmpeg can read")
     assert why_unreadable(cut).startswith("truncated MP4/MOV: it ends inside its 'mdat' box")
+
+
+def test_a_clip_that_decodes_fewer_frames_than_it_declares_is_truncated_and_ffmpeg_stays_quiet(tmp_path):
+    import cv2
+    import numpy as np
+
+    whole = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (320, 240))
+    for i in range(90):
+        writer.write(np.full((240, 320, 3), i * 2, np.uint8))
+    writer.release()
+    cut = tmp_path / "day" / "cut.avi"  # the AVI header says 90 frames; the index and the last 40 % are gone
+    cut.parent.mkdir()
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 6 // 10])
+    code, err, _ = qc(cut.parent, "--out", tmp_path / "out", timeout=120)
+    assert code == 2
+    (row,) = summary(tmp_path / "out")["clips"]
+    decoded = re.match(r"truncated: decoded (\d+) of the 90 frames its header declares", row["error"])
+    assert row["status"] == "error" and decoded and int(decoded[1]) == row["frames"] < 60
+    assert "overread" not in err and "mjpeg @" not in err  # FFmpeg's own chatter does not reach the terminal
