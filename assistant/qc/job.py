@@ -22,8 +22,8 @@ import numpy as np
 
 from assistant.errors import AssistantError, UnreadableVideo
 from assistant.qc.diagnose import why_unreadable
+from assistant.qc.soft import SoftTimeline
 from assistant.sink import FrameResult, Sink
-from assistant.types import Event
 
 RESULT_FILE = "result.json"
 OUTPUT_FILES = {"events": "events.jsonl", "tracks": "tracks.jsonl", "report": "report.png",
@@ -133,12 +133,14 @@ def _analyse(job: ClipJob, folder: Path, progress: Callable[[int], None] | None)
     pipeline = build_pipeline(options)
     declared = int(getattr(pipeline.source, "frame_count", 0) or 0)
     watcher = _ClipWatcher(declared, folder / OUTPUT_FILES["filmstrip"], progress)
+    timeline = SoftTimeline()
     pipeline.add_sink(watcher)
+    pipeline.add_sink(timeline)
     summary = pipeline.run()
     fps = float(pipeline.source.fps)
-    soft = _merged([(e.start, e.end) for e in watcher.events if e.type == "soft"])
-    counts = {kind: sum(e.type == kind for e in watcher.events) for kind in ("rack", "pull", "soft")}
-    marks = tuple((e.type, round(e.start, 3), round(e.end, 3)) for e in watcher.events if e.type in ("rack", "pull"))
+    soft = timeline.sections()
+    counts = {kind: sum(e.type == kind for e in timeline.events) for kind in ("rack", "pull", "soft")}
+    marks = tuple((e.type, round(e.start, 3), round(e.end, 3)) for e in timeline.events if e.type in ("rack", "pull"))
     error = None
     if summary.frames == 0:
         error = "no frame could be decoded; check the file plays, or re-encode it"
@@ -154,24 +156,12 @@ def _analyse(job: ClipJob, folder: Path, progress: Callable[[int], None] | None)
         key=job.key)
 
 
-def _merged(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Overlapping spans joined, in time order (rounded to milliseconds)."""
-    out: list[list[float]] = []
-    for start, end in sorted(spans):
-        if out and start <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], end)
-        else:
-            out.append([start, end])
-    return [(round(a, 3), round(b, 3)) for a, b in out]
-
-
 class _ClipWatcher(Sink):
-    """Collects the events, a filmstrip of evenly spaced frames, and reports progress every few frames."""
+    """Notes who was tracked, keeps a filmstrip of evenly spaced frames, and reports progress every few frames."""
 
     REPORT_EVERY = 10
 
     def __init__(self, declared_frames: int, filmstrip: Path, progress: Callable[[int], None] | None) -> None:
-        self.events: list[Event] = []
         self.subject_ids: set[int] = set()
         self.size: tuple[int, int] | None = None
         self._filmstrip = filmstrip
@@ -194,9 +184,6 @@ class _ClipWatcher(Sink):
         if self._progress is not None and self._pending >= self.REPORT_EVERY:
             self._progress(self._pending)
             self._pending = 0
-
-    def on_event(self, event: Event) -> None:
-        self.events.append(event)
 
     def close(self) -> None:
         if self._progress is not None and self._pending:

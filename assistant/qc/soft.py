@@ -1,0 +1,76 @@
+"""How long the subject stayed soft: a ``soft`` event marks the fall; the section runs until focus is back.
+
+The labeller's ``soft`` event spans the fall itself, from the moment the subject starts to blur to the
+moment it crosses the limit of acceptable blur. For QC the question is how long the take had them soft,
+so each section is stretched over the frames that follow, for as long as the same subject is still judged
+out of focus; it ends when they are judged sharp again, when they leave (unseen for more than
+``GONE_S``), or when the clip ends. An event without a subject (a plane going soft) keeps its own span.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from assistant.sink import FrameResult, Sink
+from assistant.types import Event
+
+GONE_S = 0.5
+"""A subject unseen (or unjudged) for longer than this has left; the section ends where it was last soft."""
+
+FrameFlags = tuple[float, dict[int, bool | None]]
+"""A frame's time and, per subject seen on it, the in-focus verdict (None: not judged)."""
+
+
+class SoftTimeline(Sink):
+    """Collects the events and each frame's in-focus verdicts; :meth:`sections` after the run."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.frames: list[FrameFlags] = []
+
+    def consume(self, result: FrameResult) -> None:
+        self.frames.append((result.frame.t, {s.id: s.in_focus for s in result.subjects if not s.coasting}))
+
+    def on_event(self, event: Event) -> None:
+        self.events.append(event)
+
+    def sections(self) -> list[tuple[float, float]]:
+        return soft_sections(self.events, self.frames)
+
+
+def soft_sections(events: Iterable[Event], frames: Sequence[FrameFlags]) -> list[tuple[float, float]]:
+    """Each ``soft`` event stretched while its subject stays soft, overlaps joined, in time order."""
+    spans = []
+    for event in events:
+        if event.type != "soft":
+            continue
+        end = event.end if event.from_id is None else _soft_until(event.from_id, event.end, frames)
+        spans.append((event.start, end))
+    return merged(spans)
+
+
+def _soft_until(subject: int, after: float, frames: Sequence[FrameFlags]) -> float:
+    end = last_judged = after
+    for t, flags in frames:
+        if t <= after:
+            continue
+        verdict = flags.get(subject)
+        if verdict is True:
+            break  # sharp again
+        if verdict is None:  # not seen or not judged on this frame
+            if t - last_judged > GONE_S:
+                break
+            continue
+        end = last_judged = t
+    return end
+
+
+def merged(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping spans joined, in time order (rounded to milliseconds)."""
+    out: list[list[float]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return [(round(a, 3), round(b, 3)) for a, b in out]
