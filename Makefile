@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml setup.py
 # System packages, installed with apt when missing and apt is there:
 # PortAudio for sounddevice; Xvfb and xdotool for the real-window test; Chromium and its
 # chromedriver for the web monitor's browser tests and `make web-screenshot`; avr-gcc, the
-# Arduino core and simavr for `make firmware` and the firmware-in-a-simulator test.
+# Arduino core and simavr for `make firmware` and the firmware-in-a-simulator test; ffmpeg
+# (its blurdetect filter) for `make bench-soft`.
 .PHONY: system-libs
 system-libs:
 	@missing=""; \
@@ -36,12 +37,14 @@ system-libs:
 	test -f /usr/lib/avr/include/avr/io.h || missing="$$missing avr-libc"; \
 	test -f $(ARDUINO_AVR)/cores/arduino/Arduino.h || missing="$$missing arduino-core-avr"; \
 	test -f /usr/include/simavr/sim_avr.h || missing="$$missing libsimavr-dev"; \
+	command -v ffmpeg >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
 	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 		echo "installing$$missing with apt-get"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	else echo "note: missing$$missing; sound cues are off without PortAudio, the window test needs Xvfb and xdotool," \
-		"the browser tests Chromium and chromedriver, the firmware test gcc-avr, avr-libc, arduino-core-avr and libsimavr-dev"; fi
+		"the browser tests Chromium and chromedriver, the firmware test gcc-avr, avr-libc, arduino-core-avr and libsimavr-dev," \
+		"make bench-soft ffmpeg"; fi
 
 # The reference firmware (examples/firmware/focus_motor) built for an Arduino Uno with avr-gcc and
 # the Debian Arduino core, and the simavr harness that runs it for tests/drivers/test_firmware_sim.py.
