@@ -296,7 +296,7 @@ class Pipeline:
             if self.director is not None:
                 self.director.cut()
         try:
-            sharpness = self.meter.measure(frame.image, [s.box for s in subjects])
+            sharpness = self.meter.measure(frame.image, [s.box for s in subjects], frame.reduced)
         except ValueError as exc:  # a frame the tile grid cannot cover: the source's size, not a bug
             raise SourceError(f"{self.source.description}: {exc}") from exc
         # A coasting subject's box is the tracker's guess, not a face: its blur would mean nothing. Faces the

@@ -7,6 +7,8 @@ from typing import Protocol
 
 import numpy as np
 
+from assistant.scale import halve, is_power_of_two
+
 Box = tuple[int, int, int, int]
 """A pixel box ``(x, y, w, h)`` with the origin at the top-left corner."""
 
@@ -22,6 +24,8 @@ class Frame:
     image: np.ndarray
     t: float
     index: int
+    _reduced: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The smaller copies made so far, by factor (see ``reduced``)."""
 
     def __post_init__(self) -> None:
         img = self.image
@@ -43,6 +47,20 @@ class Frame:
     @property
     def height(self) -> int:
         return int(self.image.shape[0])
+
+    def reduced(self, factor: int) -> np.ndarray:
+        """The picture shrunk by ``factor`` (a power of two; 1 is the picture itself) by halving it with area
+        averaging, each halving made once per frame: the stages that look at a smaller copy of a 4K frame share
+        it instead of each shrinking 25 MB (``assistant.scale``). Treat it as read-only."""
+        if factor == 1:
+            return self.image
+        if not is_power_of_two(factor) or factor > min(self.width, self.height):
+            raise ValueError(f"a frame is reduced by a power of two up to its size, got {factor} for "
+                             f"{self.width}x{self.height}")
+        made = self._reduced.get(factor)
+        if made is None:
+            made = self._reduced[factor] = halve(self.reduced(factor // 2))
+        return made
 
 
 @dataclass(frozen=True)

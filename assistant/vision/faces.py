@@ -53,6 +53,14 @@ class Detection:
         x, y, w, h = self.box
         return x + w / 2, y + h / 2
 
+    def scaled(self, factor: float) -> Detection:
+        """The same face in a picture ``factor`` times larger (found on a reduced copy of the frame)."""
+        if factor == 1:
+            return self
+        x, y, w, h = self.box
+        return Detection((x * factor, y * factor, w * factor, h * factor), self.score,
+                         tuple((kx * factor, ky * factor) for kx, ky in self.keypoints))
+
     @property
     def pixel_box(self) -> Box:
         """The box rounded to whole pixels, as the rest of the pipeline handles boxes."""
