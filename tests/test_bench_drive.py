@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,20 +13,9 @@ from assistant.sim.assets import AssetLibrary
 from assistant.sim.optics import ThinLens
 from assistant.sim.renderer import Renderer
 from assistant.sim.scene import CameraSpec, LayerSpec, Scene, load_scene
+from tests.benchmark_loader import load_benchmark
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))  # the benchmarks import one another, as they do when run as scripts
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
-
-
-drive = _load("drive")
+drive = load_benchmark("drive")
 LENS = ThinLens(50.0, 2.0, 36.0, 960)
 COC = 0.05
 
