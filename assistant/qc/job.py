@@ -150,19 +150,18 @@ def _analyse(job: ClipJob, folder: Path, progress: Callable[[int], None] | None)
     return ClipOutcome(
         str(job.path), job.name, "error" if error else "ok", error=error,
         duration_s=round(summary.frames / fps, 3), fps=round(fps, 3), frames=summary.frames,
-        subjects=len(watcher.subject_ids),
+        subjects=len(timeline.subjects()),
         width=watcher.size[0] if watcher.size else None, height=watcher.size[1] if watcher.size else None,
         events=counts, soft_s=round(sum(b - a for a, b in soft), 3), soft_sections=tuple(soft), marks=marks,
         key=job.key)
 
 
 class _ClipWatcher(Sink):
-    """Notes who was tracked, keeps a filmstrip of evenly spaced frames, and reports progress every few frames."""
+    """Keeps a filmstrip of evenly spaced frames and reports progress every few frames."""
 
     REPORT_EVERY = 10
 
     def __init__(self, declared_frames: int, filmstrip: Path, progress: Callable[[int], None] | None) -> None:
-        self.subject_ids: set[int] = set()
         self.size: tuple[int, int] | None = None
         self._filmstrip = filmstrip
         self._progress = progress
@@ -173,7 +172,6 @@ class _ClipWatcher(Sink):
 
     def consume(self, result: FrameResult) -> None:
         frame = result.frame
-        self.subject_ids.update(s.id for s in result.subjects if not s.coasting)
         if self.size is None:
             self.size = (frame.image.shape[1], frame.image.shape[0])
         if frame.index in self._wanted:

@@ -37,6 +37,10 @@ class SoftTimeline(Sink):
     def sections(self) -> list[tuple[float, float]]:
         return soft_sections(self.events, self.frames)
 
+    def subjects(self) -> set[int]:
+        """Everyone seen (not coasting) on some frame."""
+        return {sid for _, flags in self.frames for sid in flags}
+
 
 def soft_sections(events: Iterable[Event], frames: Sequence[FrameFlags]) -> list[tuple[float, float]]:
     """Each ``soft`` event stretched while its subject stays soft, overlaps joined, in time order."""
