@@ -184,10 +184,13 @@ def test_speed_sets_the_travel_time(sim, driver):
     # In the firmware's own time the steps come exactly 1/speed apart...
     assert fast.last_step_time - fast.first_step_time == pytest.approx(599 / 2000, abs=0.002)
     assert slow.last_step_time - slow.first_step_time == pytest.approx(299 / 500, abs=0.002)
-    # ...and that is real time: the simulation never runs ahead of the wall clock, so the lower
-    # bounds are firm; the upper ones leave room for polling and a busy machine.
-    assert 0.2995 <= wall_fast < 0.3 + 1.0
-    assert 0.598 <= wall_slow < 0.6 + 1.0
+    # ...and about that in real time. The harness paces the simulation to the wall clock, but one that
+    # fell behind on a loaded machine catches up by running faster for a while, so the wall time of a
+    # move can come out a little short (0.57 s for 0.6 s was seen with benchmarks running beside it);
+    # the upper bounds leave room for polling and a busy machine.
+    assert 0.8 * 0.3 <= wall_fast < 0.3 + 1.0
+    assert 0.8 * 0.6 <= wall_slow < 0.6 + 1.0
+    assert wall_slow > wall_fast
 
 
 def test_a_speed_change_applies_at_once_to_the_move_in_progress(sim, driver):
