@@ -296,13 +296,13 @@ class Pipeline:
             if self.director is not None:
                 self.director.cut()
         try:
-            sharpness = self.meter.measure(frame.image, [s.box for s in subjects], frame.reduced)
+            sharpness = self.meter.measure(frame.image, [s.box for s in subjects], frame.overview())
         except ValueError as exc:  # a frame the tile grid cannot cover: the source's size, not a bug
             raise SourceError(f"{self.source.description}: {exc}") from exc
         # A coasting subject's box is the tracker's guess, not a face: its blur would mean nothing. Faces the
         # subject stage found on this frame come with their blur already (it weighs their distance by it).
         measured = [s for s in subjects if not s.coasting and s.blur_px is None]
-        blurs = dict(zip((s.id for s in measured), self.blur.measure(frame.image, [s.box for s in measured])))
+        blurs = dict(zip((s.id for s in measured), self.blur.measure_frame(frame, [s.box for s in measured])))
         subjects = tuple(replace(s, sharpness=v, blur_px=s.blur_px if s.blur_px is not None else blurs.get(s.id))
                          for s, v in zip(subjects, sharpness.boxes))
         focus_dpt = self.focus.position() if self.focus is not None else None

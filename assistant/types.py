@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from assistant.scale import halve, is_power_of_two
+from assistant.scale import overview, overview_factor, patch
 
 Box = tuple[int, int, int, int]
 """A pixel box ``(x, y, w, h)`` with the origin at the top-left corner."""
@@ -24,8 +24,8 @@ class Frame:
     image: np.ndarray
     t: float
     index: int
-    _reduced: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
-    """The smaller copies made so far, by factor (see ``reduced``)."""
+    _overview: dict[int, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """The overview once made (see ``overview``), by its factor."""
 
     def __post_init__(self) -> None:
         img = self.image
@@ -48,19 +48,21 @@ class Frame:
     def height(self) -> int:
         return int(self.image.shape[0])
 
-    def reduced(self, factor: int) -> np.ndarray:
-        """The picture shrunk by ``factor`` (a power of two; 1 is the picture itself) by halving it with area
-        averaging, each halving made once per frame: the stages that look at a smaller copy of a 4K frame share
-        it instead of each shrinking 25 MB (``assistant.scale``). Treat it as read-only."""
+    def overview(self) -> tuple[np.ndarray, int]:
+        """The whole picture small enough to look at whole, and how much smaller it is: the picture itself up
+        to 1080p, a bilinear quarter of 4K (``assistant.scale``); made once per frame. Treat it as read-only."""
+        factor = overview_factor(self.width)
         if factor == 1:
-            return self.image
-        if not is_power_of_two(factor) or factor > min(self.width, self.height):
-            raise ValueError(f"a frame is reduced by a power of two up to its size, got {factor} for "
-                             f"{self.width}x{self.height}")
-        made = self._reduced.get(factor)
+            return self.image, 1
+        made = self._overview.get(factor)
         if made is None:
-            made = self._reduced[factor] = halve(self.reduced(factor // 2))
-        return made
+            made = self._overview[factor] = overview(self.image)
+        return made, factor
+
+    def patch(self, box: Box, factor: int) -> tuple[np.ndarray, Box]:
+        """The picture under ``box`` shrunk by ``factor`` (a power of two) by area, made from that box alone, and
+        the box it covers in the shrunk picture's pixels (``assistant.scale.patch``)."""
+        return patch(self.image, box, factor)
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,13 @@ class Detection:
         return Detection((x * factor, y * factor, w * factor, h * factor), self.score,
                          tuple((kx * factor, ky * factor) for kx, ky in self.keypoints))
 
+    def shifted(self, dx: float, dy: float) -> Detection:
+        """The same face in a picture whose origin lies at ``(-dx, -dy)`` of this one's (found on a patch)."""
+        if dx == 0 and dy == 0:
+            return self
+        x, y, w, h = self.box
+        return Detection((x + dx, y + dy, w, h), self.score, tuple((kx + dx, ky + dy) for kx, ky in self.keypoints))
+
     @property
     def pixel_box(self) -> Box:
         """The box rounded to whole pixels, as the rest of the pipeline handles boxes."""

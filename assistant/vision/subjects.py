@@ -29,6 +29,8 @@ from collections.abc import Callable
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from assistant.scale import reduced_box, working_factor
 from assistant.types import Box, Frame, Subject
 from assistant.vision.blur import BlurMeter
@@ -171,10 +173,9 @@ class SubjectTracker:
     def update(self, frame: Frame) -> tuple[Subject, ...]:
         self._frames += 1
         self._t = frame.t
-        # A frame wider than the working width is compared on its shared reduced copy: the thumbnail then
-        # averages it as it does a 1080p frame, and sampling it costs less.
-        picture = frame.reduced(working_factor(frame.width))
-        self.cut = self.cuts is not None and self.cuts.update(picture, frame.t)
+        # A frame wider than 1080p is compared on its overview (``assistant.scale``): the thumbnail is
+        # 64 pixels wide either way, and sampling a 4K picture for it cost milliseconds.
+        self.cut = self.cuts is not None and self.cuts.update(frame.overview()[0], frame.t)
         if self.cut:  # another shot: nobody seen before is in it
             self.tracker.reset()
             self.planner.restart_sweep()
@@ -226,15 +227,13 @@ class SubjectTracker:
     def _detect(self, model: str, frame: Frame, region: Box) -> tuple:
         """Detect, surviving a detector failure: this frame has no detections, the detector is reloaded.
 
-        Frames wider than the working width are searched on their shared reduced copy: the model sees the
+        Frames wider than 1080p are searched on smaller pictures (``_searched_picture``): the model sees the
         region at 128 or 192 pixels either way, and copying a 4K region for it cost milliseconds.
         """
         detector = self.detectors[model]
-        factor = working_factor(frame.width)
-        picture = frame.reduced(factor)
+        picture, where, origin, factor = _searched_picture(frame, model, region)
         try:
-            found = detector.detect(picture, reduced_box(region, factor))
-            return found if factor == 1 else tuple(d.scaled(factor) for d in found)
+            return tuple(d.shifted(*origin).scaled(factor) for d in detector.detect(picture, where))
         except Exception as exc:  # noqa: BLE001 - one bad frame must not end a run; it is reported
             cause = f"{type(exc).__name__}: {exc}"
             key = f"{model} {cause}"
@@ -258,7 +257,7 @@ class SubjectTracker:
 
     def _subject(self, track: Track, frame: Frame) -> Subject:
         # A face found this frame: its blur (a blurred face's size reads near, so its distance is trusted less).
-        blur = None if track.detection is None else self.blur.measure(frame.image, [track.box])[0]
+        blur = None if track.detection is None else self.blur.measure_frame(frame, [track.box])[0]
         found = self._distance(track, frame, blur)
         if found is None:
             return Subject(id=track.id, box=track.box, label=track.label, coasting=track.coasting, blur_px=blur)
@@ -276,6 +275,24 @@ class SubjectTracker:
             measured = measure_distance(track.detection, frame.width, self.hfov_deg, blur_px=blur_px)
             return live.update(frame.t, measured)
         return live.predict(frame.t)
+
+
+def _searched_picture(frame: Frame, model: str, region: Box) -> tuple[np.ndarray, Box, tuple[int, int], int]:
+    """What a search of ``region`` gives the detector: (picture, the region in it, where the picture's origin
+    lies in the frame once scaled, how much smaller than the frame it is).
+
+    Up to 1080p, the frame itself. Wider: a search for new faces looks at the overview (a quarter of 4K,
+    where even a tile is 2.7 times the model's 192 pixels); a search around a tracked face at a patch of
+    its crop halved by area (a far face needs the detail, and only the crop is read).
+    """
+    factor = working_factor(frame.width)
+    if factor == 1:
+        return frame.image, region, (0, 0), 1
+    if model == "full":
+        picture, factor = frame.overview()
+        return picture, reduced_box(region, factor), (0, 0), factor
+    piece, (x, y, _, _) = frame.patch(region, factor)
+    return piece, (0, 0, piece.shape[1], piece.shape[0]), (x, y), factor
 
 
 def _open_at_frame_edges(region: Box, width: int, height: int, far: int = 100_000) -> Box:
