@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
 import shutil
 import signal
 from collections.abc import Callable, Iterator
@@ -79,6 +80,11 @@ def run_local(jobs: tuple[ClipJob, ...], workers: int, frames: Progress) -> Iter
 
     Workers ignore Ctrl-C: the batch process stops them itself (``terminate``), so a stop prints no
     tracebacks from every worker, and the clip each was on is left half-written, to be redone.
+
+    A worker that dies mid-clip (a decoder or a model crashing on one file, the kernel's out-of-memory
+    killer) would leave the pool waiting for its result for ever: each worker says which clip it starts,
+    and a clip whose worker is gone is reported as crashed (and tried again by the next run) while the
+    pool's replacement worker goes on with the rest.
     """
     if workers == 1:  # in this process: simplest to debug, nothing to start
         for job in jobs:
@@ -92,16 +98,27 @@ def run_local(jobs: tuple[ClipJob, ...], workers: int, frames: Progress) -> Iter
         pool = context.Pool(workers, initializer=_ignore_interrupts)
         try:
             finished = pool.imap_unordered(partial(_run_reporting, queue=queue), jobs)
-            for _ in jobs:
-                while True:
-                    try:
-                        outcome = finished.next(timeout=0.2)
-                        break
-                    except multiprocessing.TimeoutError:
-                        _drain(queue, frames)
-                _drain(queue, frames)
+            watch = _WorkerWatch(frames)
+            by_name = {job.name: job for job in jobs}
+            remaining, lost = len(jobs), False
+            while remaining:
+                try:
+                    outcome = finished.next(timeout=0.2)
+                except multiprocessing.TimeoutError:
+                    watch.drain(queue)
+                    for name in watch.lost():
+                        lost = True
+                        remaining -= 1
+                        yield _crashed(by_name[name])
+                    continue
+                watch.drain(queue)
+                watch.done(outcome.name)
+                remaining -= 1
                 yield outcome
-            pool.close()
+            if lost:  # the pool still waits for the lost clip's result: closing would wait with it
+                pool.terminate()
+            else:
+                pool.close()
         except BaseException:  # Ctrl-C, or the caller stopped listening: stop the clips in progress
             pool.terminate()
             raise
@@ -111,18 +128,55 @@ def run_local(jobs: tuple[ClipJob, ...], workers: int, frames: Progress) -> Iter
         manager.shutdown()
 
 
+class _WorkerWatch:
+    """What the workers said through the manager's queue: frame counts, and which process took which clip."""
+
+    def __init__(self, frames: Progress) -> None:
+        self._frames = frames
+        self._running: dict[str, int] = {}  # clip name -> the worker's process id
+
+    def drain(self, queue: Any) -> None:
+        while not queue.empty():
+            message = queue.get_nowait()
+            if isinstance(message, tuple):  # ("started", clip name, process id)
+                self._running[message[1]] = message[2]
+            else:
+                self._frames(message)
+
+    def done(self, name: str) -> None:
+        self._running.pop(name, None)
+
+    def lost(self) -> list[str]:
+        """Clips whose worker process has gone (the pool has already reaped it) without a result."""
+        gone = [name for name, pid in self._running.items() if not _alive(pid)]
+        for name in gone:
+            del self._running[name]
+        return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process now holds the number: ours is gone
+        return False
+    return True
+
+
+def _crashed(job: ClipJob) -> ClipOutcome:
+    return ClipOutcome(str(job.path), job.name, "error",
+                       error="the analysis crashed (its worker process died); the next run tries it again")
+
+
 def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_reporting(job: ClipJob, queue: Any) -> ClipOutcome:
-    """In a worker: the job, sending frame counts back through the manager's queue."""
+    """In a worker: says which clip it starts, then runs it, sending frame counts through the manager's queue."""
+    queue.put(("started", job.name, os.getpid()))
     return run_clip(job, queue.put)
-
-
-def _drain(queue: Any, frames: Progress) -> None:
-    while not queue.empty():
-        frames(queue.get_nowait())
 
 
 def require_dask() -> None:

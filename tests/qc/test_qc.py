@@ -130,6 +130,50 @@ def test_a_batch_killed_mid_clip_redoes_that_clip_and_no_other(day, tmp_path):
     assert not list(out.glob(".*partial*"))
 
 
+def worker_reading(batch_pid: int, folder: Path) -> tuple[int, str] | None:
+    """(process id, clip name) of a worker process of the batch that has one of ``folder``'s clips open."""
+    import psutil
+
+    for child in psutil.Process(batch_pid).children(recursive=True):
+        try:
+            for opened in child.open_files():
+                if Path(opened.path).parent == folder and opened.path.endswith(".mp4"):
+                    return child.pid, Path(opened.path).name
+        except psutil.Error:  # it ended while we looked
+            continue
+    return None
+
+
+def test_a_worker_that_dies_mid_clip_fails_that_clip_and_the_batch_goes_on(day, tmp_path):
+    folder = tmp_path / "four"
+    folder.mkdir()
+    for clip in sorted((day / "A001").glob("C*.mp4"))[:4]:
+        os.link(clip, folder / clip.name)
+    out = tmp_path / "qc"
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "qc", str(folder), "--out", str(out), "--workers", "2"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while (found := worker_reading(proc.pid, folder)) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if found is None:
+        proc.kill()
+        pytest.fail("no worker ever opened a clip")
+    victim, clip = found
+    os.kill(victim, signal.SIGKILL)  # as a decoder's segfault or the out-of-memory killer would
+    err = proc.communicate(timeout=300)[1]
+    assert proc.returncode == 2, err
+    assert "Traceback" not in err
+    rows = {Path(r["path"]).name: r for r in summary(out)["clips"]}
+    assert sorted(n for n, r in rows.items() if r["status"] == "error") == [clip]
+    assert "worker process died" in rows[clip]["error"] and f"{clip}: the analysis crashed" in err
+    assert sum(r["status"] == "ok" for r in rows.values()) == 3  # the replacement worker did the rest
+
+    code, err, _ = qc(folder, "--out", out, "--workers", "2")
+    assert code == 0, err
+    assert "4 clips: 3 already done, 1 to analyse" in err, err
+    assert json.loads((out / rows[clip]["folder"] / "result.json").read_text())["status"] == "ok"
+
+
 def test_ctrl_c_keeps_the_clips_finished_and_says_so(day, tmp_path):
     out = tmp_path / "qc"
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "qc", str(day / "A001"), "--out", str(out)],
