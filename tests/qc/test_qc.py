@@ -44,6 +44,22 @@ def summary(out: Path) -> dict:
     return json.loads((out / "summary.json").read_text())
 
 
+def some_clips(day: Path, tmp_path: Path, count: int) -> tuple[Path, Path]:
+    """A folder holding the first ``count`` good clips of the day (hard links), and an output folder beside it."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for clip in sorted((day / "A001").glob("C*.mp4"))[:count]:
+        os.link(clip, folder / clip.name)
+    return folder, tmp_path / "qc"
+
+
+def start_qc(folder: Path, out: Path, workers: int) -> subprocess.Popen:
+    """The real command started in a new process, its stderr piped, to be stopped or watched mid-batch."""
+    return subprocess.Popen([sys.executable, "-m", "assistant", "qc", str(folder), "--out", str(out),
+                             "--workers", str(workers)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+
+
 def test_a_day_is_analysed_bad_files_are_listed_and_a_second_run_reuses_the_good_clips(day, tmp_path):
     out = tmp_path / "qc"
     code, err, first_s = qc(day, "--out", out)
@@ -97,13 +113,8 @@ def test_a_clip_gives_the_same_events_as_analyze(day, tmp_path):
 
 
 def test_a_batch_killed_mid_clip_redoes_that_clip_and_no_other(day, tmp_path):
-    folder = tmp_path / "three"
-    folder.mkdir()
-    for clip in sorted((day / "A001").glob("C*.mp4"))[:3]:
-        os.link(clip, folder / clip.name)
-    out = tmp_path / "qc"
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "qc", str(folder), "--out", str(out), "--workers", "1"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    folder, out = some_clips(day, tmp_path, 3)
+    proc = start_qc(folder, out, workers=1)
     last = sorted(folder.glob("*.mp4"))[-1].name
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until the third clip is half analysed
@@ -145,13 +156,8 @@ def worker_reading(batch_pid: int, folder: Path) -> tuple[int, str] | None:
 
 
 def test_a_worker_that_dies_mid_clip_fails_that_clip_and_the_batch_goes_on(day, tmp_path):
-    folder = tmp_path / "four"
-    folder.mkdir()
-    for clip in sorted((day / "A001").glob("C*.mp4"))[:4]:
-        os.link(clip, folder / clip.name)
-    out = tmp_path / "qc"
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "qc", str(folder), "--out", str(out), "--workers", "2"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    folder, out = some_clips(day, tmp_path, 4)
+    proc = start_qc(folder, out, workers=2)
     deadline = time.monotonic() + 120
     while (found := worker_reading(proc.pid, folder)) is None and time.monotonic() < deadline:
         time.sleep(0.05)
