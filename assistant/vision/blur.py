@@ -137,10 +137,12 @@ def _direction_sigma(before: np.ndarray, after: np.ndarray) -> float:
     after_energy = (after * after).ravel()
     cut = int((1.0 - EDGE_SHARE) * (after_energy.size - 1))
     edges = after_energy >= np.partition(after_energy, cut)[cut]
-    denominator = float(after_energy[edges].sum())
+    # ``compress`` picks the same elements in the same order as indexing with ``edges`` (so the same sums),
+    # several times faster on a mask as irregular as edges are.
+    denominator = float(np.compress(edges, after_energy).sum())
     if denominator <= 1e-6:
         return MAX_SIGMA_PX
-    strongest = before.ravel()[edges]
+    strongest = np.compress(edges, before.ravel())
     ratio = float(np.dot(strongest, strongest)) / denominator
     if ratio <= 1.0 + 1e-6:
         return MAX_SIGMA_PX
