@@ -135,10 +135,10 @@ bench-drive-tune: setup
 bench-nobody: setup
 	$(PY) benchmarks/nobody.py --seeds 9000-9019
 
-# qc's soft sections against thresholding FFmpeg's blurdetect, with truth: rules chosen on 1000-1199,
-# reported on 7000-7199 (needs ffmpeg; clips and per-clip results cached in .cache/).
+# qc's soft sections against thresholding FFmpeg's blurdetect, with truth: rules chosen on 1000-1199 and
+# 5000-5199, reported on 7000-7199 (needs ffmpeg; clips and per-clip results cached in .cache/).
 bench-soft: setup
-	$(PY) benchmarks/soft_qc.py --tune-seeds 1000-1199 --seeds 7000-7199
+	$(PY) benchmarks/soft_qc.py --tune-seeds 1000-1199,5000-5199 --seeds 7000-7199
 
 # Run the benchmark and rewrite the results table in README.md.
 bench-readme: setup

@@ -123,14 +123,18 @@ def analyse(seed: int) -> ClipResult:
 
 
 def seed_range(text: str) -> list[int]:
-    first, _, last = text.partition("-")
-    try:
-        lo, hi = int(first), int(last or first)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seeds as FIRST-LAST, e.g. 5000-5199, got {text!r}") from None
-    if hi < lo:
-        raise argparse.ArgumentTypeError(f"{text!r}: the last seed is before the first")
-    return list(range(lo, hi + 1))
+    """Seeds as FIRST-LAST, or several such ranges joined by commas (``1000-1199,5000-5199``)."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            lo, hi = int(first), int(last or first)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected seeds as FIRST-LAST, e.g. 5000-5199, got {text!r}") from None
+        if hi < lo:
+            raise argparse.ArgumentTypeError(f"{part!r}: the last seed is before the first")
+        seeds += [seed for seed in range(lo, hi + 1) if seed not in seeds]
+    return seeds
 
 
 def report(results: list[ClipResult], seeds: str, wall_s: float) -> str:

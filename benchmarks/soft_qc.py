@@ -70,7 +70,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # labels.py beside thi
 from labels import render, seed_range  # noqa: E402  (the same cached clips as bench-labels)
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "softqc"
-CACHE_VERSION = 1
+CACHE_VERSION = {"qc": 2, "blurdetect": 1}
 """Bump when what is cached changes; ``--fresh`` redoes the qc side after the analysis changed."""
 BLURDETECT = "blurdetect"
 """The filter as run: FFmpeg's defaults (see the module docstring)."""
@@ -79,9 +79,11 @@ WINDOWS = (1, 5, 9, 15, 31)
 """Running-median windows tried for blurdetect, in frames (1: none; 31 is about 1 s at 30 fps)."""
 MIN_FRAMES = (1, 4, 8, 15, 30)
 """Minimum predicted section lengths tried for both methods, in frames."""
+MIN_UNSHARP = (float("inf"), 0.5, 1.0, 1.5, 2.0, 3.0)
+"""qc: shortest stretches with nobody sharp tried as soft sections, in seconds (inf: soft events only)."""
 THRESHOLD_QUANTILES = np.linspace(0.01, 0.995, 120)
 """Thresholds tried: these quantiles of all tuning clips' (smoothed) scores."""
-DEFAULT_TUNE, DEFAULT_HELD_OUT = "1000-1199", "7000-7199"
+DEFAULT_TUNE, DEFAULT_HELD_OUT = "1000-1199,5000-5199", "7000-7199"
 
 
 # ---------------------------------------------------------------- scoring
@@ -173,11 +175,14 @@ class Rule:
     window: int = 1
     min_frames: int = 1
     normalised: bool = False
+    min_unsharp_s: float = float("inf")  # qc: the shortest stretch with nobody sharp that is a section
 
     def describe(self, fps: float = 30.0) -> str:
         keep = f"runs >= {self.min_frames} frames ({self.min_frames / fps:.2f} s)" if self.min_frames > 1 else "all runs"
         if self.threshold == float("inf"):
-            return f"qc sections, {keep}"
+            unsharp = ("events only" if self.min_unsharp_s == float("inf")
+                       else f"events + nobody sharp >= {self.min_unsharp_s:g} s")
+            return f"qc sections ({unsharp}), {keep}"
         if self.threshold == -float("inf"):
             return "every frame (no rule)"
         score = "blur / clip median" if self.normalised else "blur"
@@ -221,15 +226,18 @@ def pick_rule(clips: list[tuple[np.ndarray, np.ndarray]], thresholds=None, windo
     return best
 
 
-def pick_min_frames(clips: list[tuple[np.ndarray, np.ndarray]], min_frames=MIN_FRAMES) -> tuple[Rule, Score]:
-    """For predictions given as masks ((truth, predicted) pairs): the minimum run length with the best F1."""
+def pick_qc_rule(clips: list[Clip], scoring: str, unsharp=MIN_UNSHARP, min_frames=MIN_FRAMES) -> tuple[Rule, Score]:
+    """qc's rule with the best pooled F1: the shortest nobody-sharp stretch that counts, and the shortest run
+    kept. Ties keep the first found (events only first, then shorter stretches; shorter minimum runs)."""
     best: tuple[Rule, Score] | None = None
-    for minimum in min_frames:
-        total = Score()
-        for truth, predicted in clips:
-            total += score_clip(truth, drop_short(predicted, minimum))
-        if best is None or total.f1 > best[1].f1:
-            best = (Rule(min_frames=minimum), total)
+    for min_s in unsharp:
+        masks = [(c.truth_mask(scoring), c.qc_mask(min_s)) for c in clips]
+        for minimum in min_frames:
+            total = Score()
+            for truth, predicted in masks:
+                total += score_clip(truth, drop_short(predicted, minimum))
+            if best is None or total.f1 > best[1].f1:
+                best = (Rule(min_frames=minimum, min_unsharp_s=min_s), total)
     assert best is not None
     return best
 
@@ -249,8 +257,10 @@ class Clip:
     events: tuple[tuple[str, float, float], ...]  # truth
     times: np.ndarray  # each frame's presentation time (from FFmpeg)
     blur: np.ndarray  # blurdetect per frame
-    qc_soft: tuple[tuple[float, float], ...]
+    qc_soft: tuple[tuple[float, float], ...]  # as qc writes them (its shipped MIN_UNSHARP_S)
     qc_events: tuple[tuple[str, float, float], ...]  # everything the analysis labelled
+    qc_event_soft: tuple[tuple[float, float], ...]  # the soft events alone, stretched
+    qc_states: tuple[tuple[float, int], ...]  # per frame: 1 someone judged sharp, 0 all judged soft, -1 nobody judged
     wall_s: tuple[float, float] = (0.0, 0.0)  # qc's analysis, blurdetect (when measured, before caching)
 
     @property
@@ -264,16 +274,23 @@ class Clip:
             soft = [(s, e) for (s, _), e in zip(soft, ends)]
         return mask_of(soft, self.times)
 
+    def qc_mask(self, min_unsharp_s: float) -> np.ndarray:
+        """qc's soft frames with the nobody-sharp rule at ``min_unsharp_s`` (what ``soft_sections`` gives)."""
+        from assistant.qc.soft import merged, unsharp_runs
+
+        frames = [(t, {} if code < 0 else {0: bool(code)}) for t, code in self.qc_states]
+        return mask_of(merged(list(self.qc_event_soft) + unsharp_runs(frames, min_unsharp_s)), self.times)
+
     def frame_s(self) -> float:
         return float(np.median(np.diff(self.times))) if len(self.times) > 1 else 1 / 30
 
 
-def _cached(path: Path, make, fresh: bool = False) -> dict:
+def _cached(path: Path, version: int, make, fresh: bool = False) -> dict:
     if path.exists() and not fresh:
         data = json.loads(path.read_text())
-        if data.get("version") == CACHE_VERSION:
+        if data.get("version") == version:
             return data
-    data = {"version": CACHE_VERSION, **make()}
+    data = {"version": version, **make()}
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.part")
     partial.write_text(json.dumps(data))
@@ -284,7 +301,7 @@ def _cached(path: Path, make, fresh: bool = False) -> dict:
 def run_qc_analysis(video: Path, hfov_deg: float | None) -> dict:
     """What ``qc`` analyses for one clip: its labelled events and its soft sections, made as ``qc`` makes them."""
     from assistant.live import LiveOptions, build_pipeline
-    from assistant.qc.soft import SoftTimeline
+    from assistant.qc.soft import SoftTimeline, soft_sections
 
     started = time.monotonic()
     pipeline = build_pipeline(LiveOptions(source=str(video), analyze=True, progress=False, headless=True,
@@ -294,8 +311,15 @@ def run_qc_analysis(video: Path, hfov_deg: float | None) -> dict:
     pipeline.run()
     events = [(e.type, round(e.start, 3), round(e.end, 3)) for e in timeline.events
               if e.type in ("rack", "pull", "soft")]
+    states = [(round(t, 4), _state(flags)) for t, flags in timeline.frames]
     return {"hfov_deg": hfov_deg, "events": events, "soft_sections": timeline.sections(),
-            "wall_s": round(time.monotonic() - started, 2)}
+            "event_soft": soft_sections(timeline.events, timeline.frames, min_unsharp_s=float("inf")),
+            "states": states, "wall_s": round(time.monotonic() - started, 2)}
+
+
+def _state(flags: dict) -> int:
+    judged = [v for v in flags.values() if v is not None]
+    return -1 if not judged else int(any(judged))
 
 
 def run_blurdetect(video: Path, options: str = BLURDETECT) -> dict:
@@ -327,11 +351,13 @@ def measure(seed: int, fresh: bool = False) -> Clip:
     from assistant.sim.generate import generate
 
     video, truth = render(generate(seed))
-    qc = _cached(CACHE / f"{video.stem}.qc.json", lambda: run_qc_analysis(video, truth["hfov_deg"]), fresh)
-    blur = _cached(CACHE / f"{video.stem}.blurdetect.json", lambda: run_blurdetect(video))
+    qc = _cached(CACHE / f"{video.stem}.qc.json", CACHE_VERSION["qc"], lambda: run_qc_analysis(video, truth["hfov_deg"]),
+                 fresh)
+    blur = _cached(CACHE / f"{video.stem}.blurdetect.json", CACHE_VERSION["blurdetect"], lambda: run_blurdetect(video))
     return Clip(seed, video.stem, truth["kind"], tuple(truth["effects"]), truth["duration_s"],
                 tuple((k, s, e) for k, s, e in truth["events"]), np.array(blur["times"]), np.array(blur["scores"]),
                 tuple(tuple(s) for s in qc["soft_sections"]), tuple(tuple(e) for e in qc["events"]),
+                tuple(tuple(s) for s in qc["event_soft"]), tuple((t, c) for t, c in qc["states"]),
                 (qc["wall_s"], blur["wall_s"]))
 
 
@@ -364,13 +390,13 @@ class Method:
 
     def predict(self, clip: Clip) -> np.ndarray:
         if self.rule.threshold == float("inf"):
-            return drop_short(mask_of(clip.qc_soft, clip.times), self.rule.min_frames)
+            return drop_short(clip.qc_mask(self.rule.min_unsharp_s), self.rule.min_frames)
         return threshold_mask(clip.blur, self.rule)
 
 
 def tune(clips: list[Clip], scoring: str) -> list[tuple[Method, bool]]:
     """qc's rule and both blurdetect variants' rules on the tuning clips; the flag marks the better variant."""
-    qc_rule, _ = pick_min_frames([(c.truth_mask(scoring), mask_of(c.qc_soft, c.times)) for c in clips])
+    qc_rule, _ = pick_qc_rule(clips, scoring)
     pairs = [(c.truth_mask(scoring), c.blur) for c in clips]
     absolute, a_score = pick_rule(pairs, windows=WINDOWS, min_frames=MIN_FRAMES)
     relative, r_score = pick_rule(pairs, windows=WINDOWS, min_frames=MIN_FRAMES, normalise=True)
@@ -418,18 +444,34 @@ def report(tuning: list[Clip], held_out: list[Clip], tune_seeds: str, seeds: str
              f"per clip, wall time when measured (2 workers on a shared 2-core machine): qc analysis median "
              f"{statistics.median(c.wall_s[0] for c in clips):.1f} s, blurdetect median "
              f"{statistics.median(c.wall_s[1] for c in clips):.1f} s", ""]
+    from assistant.qc.soft import MIN_UNSHARP_S
+
     for scoring, title in (("event", "truth = the soft events as labelled (walk-out start to 4 px of blur)"),
                            ("state", "truth = soft from the event's start until the next event or the clip's end")):
         methods = tune(tuning, scoring)
+        chosen = methods[0][0].rule.min_unsharp_s
+        lines += [f"qc ships MIN_UNSHARP_S = {MIN_UNSHARP_S:g} s; {scoring} scoring on the tuning seeds chose "
+                  f"{chosen:g} s" + ("" if chosen == MIN_UNSHARP_S else " (the table scores the chosen rule)"), ""]
         for group, which in ((tuning, f"tuning {tune_seeds}"), (held_out, f"held out {seeds}")):
             lines += [f"**{scoring} scoring**, {which}: {title}", "", *table(methods, group, scoring), ""]
     return "\n".join(lines)
 
 
+def _spans(seeds: list[int]) -> list[str]:
+    """Seeds written back as FIRST-LAST runs (for the report)."""
+    spans: list[list[int]] = []
+    for seed in seeds:
+        if spans and seed == spans[-1][1] + 1:
+            spans[-1][1] = seed
+        else:
+            spans.append([seed, seed])
+    return [f"{a}-{b}" for a, b in spans]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tune-seeds", default=DEFAULT_TUNE, type=seed_range,
-                        help=f"FIRST-LAST: seeds the rules are chosen on (default {DEFAULT_TUNE})")
+                        help=f"FIRST-LAST[,FIRST-LAST...]: seeds the rules are chosen on (default {DEFAULT_TUNE})")
     parser.add_argument("--seeds", default=DEFAULT_HELD_OUT, type=seed_range,
                         help=f"FIRST-LAST: held-out seeds the frozen rules are scored on (default {DEFAULT_HELD_OUT})")
     parser.add_argument("--limit", type=int, help="only the first N seeds of each range")
@@ -437,6 +479,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fresh", action="store_true", help="analyse again with qc (after the analysis changed)")
     parser.add_argument("--details", type=Path, help="write each clip's truth, qc sections and blur scores here (JSON)")
     args = parser.parse_args(argv)
+    args.tune_text = ",".join(_spans(args.tune_seeds[:args.limit]))
+    args.seeds_text = ",".join(_spans(args.seeds[:args.limit]))
     tune_seeds, seeds = args.tune_seeds[:args.limit], args.seeds[:args.limit]
     started = time.monotonic()
     tuning = measure_all(tune_seeds, args.workers, args.fresh, "tuning")
@@ -446,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": c.seed, "clip": c.name, "kind": c.kind, "effects": c.effects, "truth": c.events,
             "qc_soft": c.qc_soft, "qc_events": c.qc_events, "times": c.times.round(4).tolist(),
             "blur": c.blur.round(4).tolist()} for c in tuning + held_out]))
-    print(report(tuning, held_out, f"{tune_seeds[0]}-{tune_seeds[-1]}", f"{seeds[0]}-{seeds[-1]}",
+    print(report(tuning, held_out, args.tune_text, args.seeds_text,
                  time.monotonic() - started))
     return 0
 

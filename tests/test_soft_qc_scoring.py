@@ -120,19 +120,40 @@ def test_pick_rule_normalised_variant_thresholds_ratios():
     assert rule.normalised and rule.threshold == 1.5 and best.f1 == 1.0
 
 
-def test_pick_min_frames_for_given_sections():
-    truth = frames("..######....")
-    predicted = frames("#.######..#.")
-    rule, best = soft_qc.pick_min_frames([(truth, predicted)], min_frames=(1, 2, 8))
-    assert rule.min_frames == 2 and best.f1 == 1.0  # 8 would drop the true run too
+def qc_clip(truth: str, event_soft=(), states: str = "") -> object:
+    """A clip of 0.1 s frames: truth soft where '#', qc's stretched soft events, and per-frame states
+    ('S' someone sharp, 's' everyone judged soft, '.' nobody judged)."""
+    times = np.arange(len(truth)) / 10
+    spans = [(a / 10, (b - 1) / 10) for a, b in soft_qc.runs(frames(truth))]
+    codes = tuple((t, {"S": 1, "s": 0, ".": -1}[c]) for t, c in zip(times, states or "." * len(truth)))
+    return soft_qc.Clip(1, "c", "soft", (), len(truth) / 10, tuple(("soft", a, b + 0.1) for a, b in spans), times,
+                        np.ones(len(truth)), (), (), tuple(event_soft), codes)
+
+
+def test_pick_qc_rule_chooses_the_short_run_minimum_on_events_alone():
+    clip = qc_clip("..######....", event_soft=((0.0, 0.1), (0.2, 0.8), (1.0, 1.1)))  # predicts #.######..#.
+    rule, best = soft_qc.pick_qc_rule([clip], "event", min_frames=(1, 2, 8))
+    assert rule.min_frames == 2 and rule.min_unsharp_s == float("inf") and best.f1 == 1.0
+
+
+def test_pick_qc_rule_takes_a_long_stretch_with_nobody_sharp_when_no_event_came():
+    # Sharp, then a slow drift: judged soft from frame 4 to the end, no soft event at all.
+    clip = qc_clip("....#######.", states="SSSSssss.sss")
+    assert clip.qc_mask(float("inf")).sum() == 0
+    assert clip.qc_mask(0.5).tolist() == frames("....#######.").tolist()  # a section ends at its last soft frame
+    assert clip.qc_mask(2.0).sum() == 0  # 0.7 s long: shorter than asked
+    rule, best = soft_qc.pick_qc_rule([clip], "event", unsharp=(float("inf"), 0.5, 2.0), min_frames=(1,))
+    assert rule.min_unsharp_s == 0.5 and best.f1 == 1.0
+    # Nobody was sharp before: nothing to fall from, no section.
+    assert qc_clip("....########", states="ssssssss.sss").qc_mask(0.5).sum() == 0
 
 
 def test_state_truth_runs_to_the_clip_end_event_truth_does_not():
-    clip = soft_qc.Clip(1, "c", "soft", (), 1.0, (("soft", 0.2, 0.4),), np.arange(10) / 10, np.ones(10), (), ())
+    clip = soft_qc.Clip(1, "c", "soft", (), 1.0, (("soft", 0.2, 0.4),), np.arange(10) / 10, np.ones(10), (), (), (), ())
     assert clip.truth_mask("event").tolist() == frames("..##......").tolist()
     assert clip.truth_mask("state").tolist() == frames("..########").tolist()
     racked = soft_qc.Clip(1, "c", "mixed", (), 1.0, (("soft", 0.2, 0.4), ("rack", 0.7, 0.8)),
-                          np.arange(10) / 10, np.ones(10), (), ())
+                          np.arange(10) / 10, np.ones(10), (), (), (), ())
     assert racked.truth_mask("state").tolist() == frames("..#####...").tolist()
 
 
@@ -140,3 +161,11 @@ def test_parse_ffmpeg_metadata_print():
     text = ("frame:0    pts:0       pts_time:0\nlavfi.blur=5.590486\n"
             "frame:1    pts:512     pts_time:0.0333333\nlavfi.blur=5.549887\n")
     assert soft_qc.parse_metadata(text) == {"times": [0.0, 0.0333333], "scores": [5.590486, 5.549887]}
+
+
+def test_tuning_seeds_can_join_ranges_and_are_written_back_as_ranges():
+    seeds = soft_qc.seed_range("1000-1002,5000-5001, 1001")
+    assert seeds == [1000, 1001, 1002, 5000, 5001]
+    assert soft_qc._spans(seeds) == ["1000-1002", "5000-5001"]
+    with pytest.raises(Exception, match="before the first"):
+        soft_qc.seed_range("10-5")
