@@ -40,12 +40,13 @@ def test_overlapping_sections_are_joined_in_time_order():
 
 
 def test_a_slow_drift_out_of_focus_with_no_event_is_a_section_from_the_first_soft_frame():
-    flags = [(t / 10, {1: t < 30}) for t in range(0, 90)]  # sharp until 2.9 s, then judged soft: no event came
-    assert soft_sections([], flags) == [(3.0, 8.9)]
+    assert MIN_UNSHARP_S < 6.0  # the stretches below are long enough
+    flags = [(t / 10, {1: t < 30}) for t in range(0, 150)]  # sharp until 2.9 s, then judged soft: no event came
+    assert soft_sections([], flags) == [(3.0, 14.9)]
     dropout = [(t, {} if 50 <= i < 53 else f) for i, (t, f) in enumerate(flags)]  # unjudged for 0.3 s
-    assert soft_sections([], dropout) == [(3.0, 8.9)]
-    gone = [(t, {} if i >= 60 else f) for i, (t, f) in enumerate(flags)]  # gone after 5.9 s
-    assert soft_sections([], gone) == [(3.0, 5.9)]
+    assert soft_sections([], dropout) == [(3.0, 14.9)]
+    gone = [(t, {} if i >= 100 else f) for i, (t, f) in enumerate(flags)]  # gone after 9.9 s
+    assert soft_sections([], gone) == [(3.0, 9.9)]
 
 
 def test_nobody_sharp_means_nobody_a_rack_away_from_one_person_is_no_section():
