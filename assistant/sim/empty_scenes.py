@@ -41,4 +41,4 @@ def empty_scene(seed: int, width: int = 960, height: int = 540) -> Scene:
     focus_m = round(rng.uniform(0.8, 10.0), 2)
     return Scene(name=f"nobody-{seed}", layers=(backdrop, *props), duration_s=DURATION_S,
                  noise_sigma=round(rng.uniform(0.5, 4.0), 2), flicker=round(rng.uniform(0.0, 0.08), 3),
-                 seed=seed, camera=camera, lens=LensSpec(focus_m=focus_m))
+                 seed=seed, camera=camera, lens=LensSpec(focus_m=focus_m), effects=effects)
