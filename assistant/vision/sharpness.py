@@ -94,12 +94,9 @@ class SharpnessMeter:
     def _analysis_grey(self, image: np.ndarray, k: int, overview: tuple[np.ndarray, int] | None) -> np.ndarray:
         """The frame reduced by ``k`` and made grey, in reused buffers: from its overview when ``k`` is a
         multiple of the overview's factor (frames wider than 1080p), the rest of the way by area."""
-        if overview is None:
-            factor = overview_factor(image.shape[1])
-            overview = (whole_overview(image), factor) if factor > 1 and k % factor == 0 else (image, 1)
-        small, factor = overview
+        small, factor = overview if overview is not None else (None, overview_factor(image.shape[1]))
         if factor > 1 and k % factor == 0:
-            image, k = small, k // factor
+            image, k = (whole_overview(image) if small is None else small), k // factor
         if k > 1:
             h, w = image.shape[:2]
             small = self._buffer("small", (h // k, w // k, 3), np.uint8)
