@@ -8,9 +8,9 @@ presenter it is given (the live view's ``OverlayPresenter``, made in ``live``)
 adds the status and the annotated picture, drawn only when some sink wants it;
 every sink gets the :class:`~assistant.sink.FrameResult`. Nothing here draws.
 The loop is the only place that reads the wall clock (for pacing and the fps
-readout); every stage gets the frame's own timestamp. Sinks are closed in a
-``finally`` block, so Ctrl-C or SIGTERM still leaves a playable recording and
-flushed logs.
+readout); every stage gets the frame's own timestamp. Ctrl-C and SIGTERM end
+the run between frames (:mod:`assistant.stop_request`), and sinks are closed in
+a ``finally`` block, so a stop still leaves a playable recording and flushed logs.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from assistant.focus.director import FocusDirector
 from assistant.focus.judge import LensReading
 from assistant.outage import OutageLog
 from assistant.sink import Command, DriverState, EventListener, FrameAnalysis, FrameResult, Sink
+from assistant.stop_request import StopRequest
 from assistant.types import Box, Event, Frame, FrameSource, NoSignal, SharpnessMap, Subject
 from assistant.units import to_metres
 from assistant.vision.blur import BlurMeter
@@ -233,40 +234,44 @@ class Pipeline:
             sys.setswitchinterval(AUDIO_SWITCH_INTERVAL_S)
         started = self._clock()
         previous: float | None = None
-        try:
-            while self.max_frames is None or frames < self.max_frames:
-                frame = self.source.read()
-                if frame is None:
-                    break
-                if isinstance(frame, NoSignal):  # the feed is gone: say so, keep the keys alive, retry
-                    self._announce(self.outages.lost(frame, self._last_index))
-                    if self._idle(frame):
+        with StopRequest() as stop:  # Ctrl-C and SIGTERM end the run between frames, never inside one
+            try:
+                while self.max_frames is None or frames < self.max_frames:
+                    if stop.requested:
+                        stopped_by = "interrupted"
+                        break
+                    frame = self.source.read()
+                    if frame is None:
+                        break
+                    if isinstance(frame, NoSignal):  # the feed is gone: say so, keep the keys alive, retry
+                        self._announce(self.outages.lost(frame, self._last_index))
+                        if self._idle(frame):
+                            stopped_by = "quit"
+                            break
+                        continue
+                    self._announce(self.outages.restored(frame))
+                    self._last_index = frame.index
+                    if self.pacer is not None:
+                        self.pacer.wait(frame.t)
+                    arrived = self._clock()
+                    if previous is not None:
+                        self._update_fps(arrived - previous)
+                    previous = arrived
+                    result = self.process(frame, arrived)
+                    frames, last_t = frames + 1, frame.t
+                    if isinstance(self.dispatch(result), Quit):
                         stopped_by = "quit"
                         break
-                    continue
-                self._announce(self.outages.restored(frame))
-                self._last_index = frame.index
-                if self.pacer is not None:
-                    self.pacer.wait(frame.t)
-                arrived = self._clock()
-                if previous is not None:
-                    self._update_fps(arrived - previous)
-                previous = arrived
-                result = self.process(frame, arrived)
-                frames, last_t = frames + 1, frame.t
-                if isinstance(self.dispatch(result), Quit):
-                    stopped_by = "quit"
-                    break
-            else:
-                stopped_by = "max frames"
-            if self.events is not None:
-                self._announce(self.events.finish())
-        except KeyboardInterrupt:
-            stopped_by = "interrupted"
-        finally:
-            sys.setswitchinterval(switch_interval)
-            self._announce(self.outages.ended())  # a run that stops during an outage still logs its end
-            self.close()
+                else:
+                    stopped_by = "max frames"
+                if self.events is not None and stopped_by != "interrupted":
+                    self._announce(self.events.finish())
+            except KeyboardInterrupt:  # a second Ctrl-C: the way out of a loop that hangs
+                stopped_by = "interrupted"
+            finally:
+                sys.setswitchinterval(switch_interval)
+                self._announce(self.outages.ended())  # a run that stops during an outage still logs its end
+                self.close()
         return RunSummary(frames, last_t, self._clock() - started, stopped_by)
 
     def _idle(self, report: NoSignal) -> bool:
