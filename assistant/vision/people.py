@@ -98,6 +98,23 @@ class PersonMask:
             return None
         return self._to_frame_box(stats[int(overlap.argmax())])
 
+    def reach_below(self, face_box: Box, threshold: float = THRESHOLD) -> float:
+        """How far, in face heights, the person blob under a face reaches below its chin (0 with no blob).
+
+        A head sits on a neck and shoulders; a cup or a poster the mask calls foreground ends at the
+        "face" the detector saw in it.
+        """
+        body = self.body_box(face_box, threshold)
+        if body is None:
+            return 0.0
+        _, y, _, h = face_box
+        return max(0.0, (body[1] + body[3] - (y + h)) / h)
+
+    def room_below(self, face_box: Box) -> float:
+        """How many face heights of this mask lie below a face's chin (the frame's edge may come first)."""
+        _, y, _, h = face_box
+        return max(0.0, (self.region[1] + self.region[3] - (y + h)) / h)
+
     def regions(self, min_area_frac: float = 0.01, threshold: float = THRESHOLD) -> tuple[Box, ...]:
         """Frame boxes of person blobs covering at least ``min_area_frac`` of the mask, largest first."""
         count, _, stats = self._components(threshold)

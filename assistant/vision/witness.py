@@ -3,8 +3,9 @@
 The face detector finds faces in brickwork, clouds and saddles; a person
 segmentation mask (``assistant.vision.people``) finds bodies. A track becomes
 a subject only once its eyes sit as far apart as a real face's
-(``Detection.plausible``) and the mask agrees that its face sits on a person, and a
-subject whose face has gone (turned away, too blurred) is kept while the mask
+(``Detection.plausible``) and the mask agrees that its face sits on a person: the
+mask covers the face and reaches below its chin (a cup or a cat the mask calls
+foreground ends at the "face" found in it). A subject whose face has gone (turned away, too blurred) is kept while the mask
 still sees a body where its head was.
 
 At most one segmentation runs per frame (~4-8 ms), chosen in this order:
@@ -21,7 +22,7 @@ times is never published.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -30,6 +31,8 @@ from assistant.vision.people import PersonMask, region_around_face
 from assistant.vision.settings import WitnessConfig
 from assistant.vision.tracker import Track
 
+
+Verdict = Literal["person", "not a person", "too low to tell"]
 
 BODY_AFTER_S = 0.5
 """A subject's body is checked only once its face has been missing this long (a turn, not a missed look)."""
@@ -51,6 +54,8 @@ class PersonWitness:
         """Look for people in an empty picture (drive mode's search); ``analyze`` needs no such looks."""
         self.vouched: set[int] = set()
         self._rejections: dict[int, int] = {}
+        self._not_before: dict[int, int] = {}
+        """Tracks too low in the picture to show a body: the frame number of their next look."""
         self.bodies: dict[int, bool] = {}
         """For subjects whose face was not found: whether the mask still saw a body under their head."""
         self.people: tuple[Box, ...] = ()
@@ -67,10 +72,11 @@ class PersonWitness:
         live = {t.id for t in tracks}
         self.vouched &= live
         self._rejections = {tid: n for tid, n in self._rejections.items() if tid in live}
+        self._not_before = {tid: n for tid, n in self._not_before.items() if tid in live}
         self.bodies = {tid: seen for tid, seen in self.bodies.items() if tid in live}
         frame_size = (image.shape[1], image.shape[0])
         unvouched = [t for t in tracks if t.detection is not None and t.id not in self.vouched
-                     and not self.rejected(t.id)]
+                     and not self.rejected(t.id) and self._not_before.get(t.id, 0) <= self._frame]
         if unvouched:
             self._vouch(image, unvouched[0], frame_size)
             return
@@ -91,13 +97,27 @@ class PersonWitness:
     def _vouch(self, image: np.ndarray, track: Track, frame_size: tuple[int, int]) -> None:
         assert track.detection is not None
         face = track.detection.pixel_box
-        on_a_body = track.detection.plausible and self.segmenter.segment(
-            image, region_around_face(face, frame_size)).coverage(face) >= self.config.min_coverage
-        if on_a_body:
+        verdict: Verdict = "not a person"
+        if track.detection.plausible:
+            verdict = self._verdict(self.segmenter.segment(image, region_around_face(face, frame_size)), face)
+        if verdict == "person":
             self.vouched.add(track.id)
             self._rejections.pop(track.id, None)
+        elif verdict == "too low to tell":
+            self._not_before[track.id] = self._frame + self.config.body_every
         else:
             self._rejections[track.id] = self._rejections.get(track.id, 0) + 1
+
+    def _verdict(self, mask: PersonMask, face: Box) -> Verdict:
+        """A person when the mask covers the face and reaches ``min_body_below`` face heights below its chin.
+        A face whose chin is nearer the picture's bottom edge than that cannot show a body yet: it is looked
+        at again later (a person rising into the frame), neither vouched for nor rejected."""
+        if mask.coverage(face) < self.config.min_coverage:
+            return "not a person"
+        needed = self.config.min_body_below
+        if mask.reach_below(face) >= needed:
+            return "person"
+        return "too low to tell" if mask.room_below(face) < needed else "not a person"
 
     def close(self) -> None:
         self.segmenter.close()
