@@ -110,11 +110,6 @@ class PersonMask:
         _, y, _, h = face_box
         return max(0.0, (body[1] + body[3] - (y + h)) / h)
 
-    def room_below(self, face_box: Box) -> float:
-        """How many face heights of this mask lie below a face's chin (the frame's edge may come first)."""
-        _, y, _, h = face_box
-        return max(0.0, (self.region[1] + self.region[3] - (y + h)) / h)
-
     def regions(self, min_area_frac: float = 0.01, threshold: float = THRESHOLD) -> tuple[Box, ...]:
         """Frame boxes of person blobs covering at least ``min_area_frac`` of the mask, largest first."""
         count, _, stats = self._components(threshold)

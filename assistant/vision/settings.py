@@ -43,6 +43,7 @@ class WitnessConfig:
     min_coverage: float = field(default=0.5, metadata=limits(lo=0.05, hi=1.0))
     reject_after: int = field(default=2, metadata=limits(lo=1, hi=30))
     min_body_below: float = field(default=0.5, metadata=limits(lo=0.0, hi=3.0))
+    body_check_max_blur_px: float = field(default=3.0, metadata=limits(lo=0.0, hi=100.0))
     body_every: int = field(default=3, metadata=limits(lo=1, hi=60))
     empty_every: int = field(default=5, metadata=limits(lo=1, hi=300))
 

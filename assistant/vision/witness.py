@@ -4,9 +4,9 @@ The face detector finds faces in brickwork, clouds and saddles; a person
 segmentation mask (``assistant.vision.people``) finds bodies. A track becomes
 a subject only once its eyes sit as far apart as a real face's
 (``Detection.plausible``) and the mask agrees that its face sits on a person: the
-mask covers the face and reaches below its chin (a cup or a cat the mask calls
-foreground ends at the "face" found in it). A subject whose face has gone (turned away, too blurred) is kept while the mask
-still sees a body where its head was.
+mask covers the face and reaches below its chin (a cup the mask calls foreground
+ends at the "face" found in its rim). A subject whose face has gone (turned
+away, too blurred) is kept while the mask still sees a body where its head was.
 
 At most one segmentation runs per frame (~4-8 ms), chosen in this order:
 1. a track with a fresh detection that has not been vouched for yet (a crop
@@ -27,12 +27,13 @@ from typing import Literal, Protocol
 import numpy as np
 
 from assistant.types import Box
+from assistant.vision.blur import BlurMeter
 from assistant.vision.people import PersonMask, region_around_face
 from assistant.vision.settings import WitnessConfig
 from assistant.vision.tracker import Track
 
 
-Verdict = Literal["person", "not a person", "too low to tell"]
+Verdict = Literal["person", "not a person", "no body yet"]
 
 BODY_AFTER_S = 0.5
 """A subject's body is checked only once its face has been missing this long (a turn, not a missed look)."""
@@ -54,8 +55,9 @@ class PersonWitness:
         """Look for people in an empty picture (drive mode's search); ``analyze`` needs no such looks."""
         self.vouched: set[int] = set()
         self._rejections: dict[int, int] = {}
+        self._blur = BlurMeter()
         self._not_before: dict[int, int] = {}
-        """Tracks too low in the picture to show a body: the frame number of their next look."""
+        """Tracks whose face the mask covers with no body under it yet: the frame number of their next look."""
         self.bodies: dict[int, bool] = {}
         """For subjects whose face was not found: whether the mask still saw a body under their head."""
         self.people: tuple[Box, ...] = ()
@@ -99,25 +101,29 @@ class PersonWitness:
         face = track.detection.pixel_box
         verdict: Verdict = "not a person"
         if track.detection.plausible:
-            verdict = self._verdict(self.segmenter.segment(image, region_around_face(face, frame_size)), face)
+            mask = self.segmenter.segment(image, region_around_face(face, frame_size))
+            verdict = self._verdict(mask, face, self._blur.measure(image, [face])[0])
         if verdict == "person":
             self.vouched.add(track.id)
             self._rejections.pop(track.id, None)
-        elif verdict == "too low to tell":
+        elif verdict == "no body yet":
             self._not_before[track.id] = self._frame + self.config.body_every
         else:
             self._rejections[track.id] = self._rejections.get(track.id, 0) + 1
 
-    def _verdict(self, mask: PersonMask, face: Box) -> Verdict:
+    def _verdict(self, mask: PersonMask, face: Box, blur_px: float) -> Verdict:
         """A person when the mask covers the face and reaches ``min_body_below`` face heights below its chin.
-        A face whose chin is nearer the picture's bottom edge than that cannot show a body yet: it is looked
-        at again later (a person rising into the frame), neither vouched for nor rejected."""
+
+        A face blurred by more than ``body_check_max_blur_px`` is let off the body check: the detector puts
+        a defocused face's box lower and larger, over the chin and chest, so nothing shows below it. Covered
+        with no body under it is a wait, not a rejection (a face low in the picture, a person coming into
+        focus): the track is looked at again every ``body_every`` frames; a cup seldom grows a body.
+        """
         if mask.coverage(face) < self.config.min_coverage:
             return "not a person"
-        needed = self.config.min_body_below
-        if mask.reach_below(face) >= needed:
+        if blur_px > self.config.body_check_max_blur_px:
             return "person"
-        return "too low to tell" if mask.room_below(face) < needed else "not a person"
+        return "person" if mask.reach_below(face) >= self.config.min_body_below else "no body yet"
 
     def close(self) -> None:
         self.segmenter.close()
