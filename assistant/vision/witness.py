@@ -16,7 +16,10 @@ At most one segmentation runs per frame (~4-8 ms), chosen in this order:
 3. with nobody tracked, every ``empty_every`` frames, the whole frame: the
    person regions a focus search climbs.
 A subject vouched for stays vouched; a track the mask rejects ``reject_after``
-times is never published.
+times in a row is set aside until its face is ``RELOOK_SHARPER_PX`` sharper
+than then (a person first seen blurred, whose box the detector put over the
+chest, is asked again as focus comes to them; a cup or a cloud in a still
+focus stays as it was).
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from assistant.vision.tracker import Track
 
 
 Verdict = Literal["person", "not a person", "no body yet"]
+
+RELOOK_SHARPER_PX = 0.6
+"""How much narrower a rejected face's blur must become (px) for it to be asked about again."""
 
 BODY_AFTER_S = 0.5
 """A subject's body is checked only once its face has been missing this long (a turn, not a missed look)."""
@@ -56,6 +62,8 @@ class PersonWitness:
         self.vouched: set[int] = set()
         self._rejections: dict[int, int] = {}
         self._blur = BlurMeter()
+        self._set_aside: dict[int, float] = {}
+        """Rejected tracks: their face's blur (px) when they were set aside."""
         self._not_before: dict[int, int] = {}
         """Tracks whose face the mask covers with no body under it yet: the frame number of their next look."""
         self.bodies: dict[int, bool] = {}
@@ -65,9 +73,6 @@ class PersonWitness:
         self._frame = 0
         self._body_turn = 0
 
-    def rejected(self, track_id: int) -> bool:
-        return self._rejections.get(track_id, 0) >= self.config.reject_after
-
     def look(self, image: np.ndarray, tracks: Sequence[Track], now: float) -> None:
         """Spend this frame's one look where it is most needed (``now``: the frame's time)."""
         self._frame += 1
@@ -75,10 +80,11 @@ class PersonWitness:
         self.vouched &= live
         self._rejections = {tid: n for tid, n in self._rejections.items() if tid in live}
         self._not_before = {tid: n for tid, n in self._not_before.items() if tid in live}
+        self._set_aside = {tid: w for tid, w in self._set_aside.items() if tid in live}
         self.bodies = {tid: seen for tid, seen in self.bodies.items() if tid in live}
         frame_size = (image.shape[1], image.shape[0])
         unvouched = [t for t in tracks if t.detection is not None and t.id not in self.vouched
-                     and not self.rejected(t.id) and self._not_before.get(t.id, 0) <= self._frame]
+                     and self._not_before.get(t.id, 0) <= self._frame and not self._aside(image, t)]
         if unvouched:
             self._vouch(image, unvouched[0], frame_size)
             return
@@ -109,7 +115,21 @@ class PersonWitness:
         elif verdict == "no body yet":
             self._not_before[track.id] = self._frame + self.config.body_every
         else:
-            self._rejections[track.id] = self._rejections.get(track.id, 0) + 1
+            rejections = self._rejections.get(track.id, 0) + 1
+            if rejections >= self.config.reject_after:
+                self._set_aside[track.id] = self._blur.measure(image, [face])[0]
+                rejections = 0
+            self._rejections[track.id] = rejections
+
+    def _aside(self, image: np.ndarray, track: Track) -> bool:
+        """Still set aside: rejected, and its face no sharper since."""
+        blur_then = self._set_aside.get(track.id)
+        if blur_then is None or track.detection is None:
+            return blur_then is not None
+        if not self._blur.measure(image, [track.detection.pixel_box])[0] <= blur_then - RELOOK_SHARPER_PX:
+            return True
+        del self._set_aside[track.id]
+        return False
 
     def _verdict(self, mask: PersonMask, face: Box, blur_px: float) -> Verdict:
         """A person when the mask covers the face and reaches ``min_body_below`` face heights below its chin.

@@ -128,3 +128,45 @@ def test_a_blurred_person_whose_box_covers_the_chest_is_vouched_at_once(detector
         for subject in stage.update(frame):
             first_seen.setdefault("B" if subject.box[0] > 640 else "A", frame.index)
     assert first_seen.get("A", 99) <= 15 and first_seen.get("B", 99) <= 15, first_seen  # within half a second
+
+
+class _Scripted:
+    """A segmenter answering each look with the next mask of a script (what the real one said on 7188)."""
+
+    def __init__(self, masks):
+        self.masks = list(masks)
+        self.looks = 0
+
+    def segment(self, image, region=None):
+        self.looks += 1
+        return self.masks.pop(0)
+
+    def close(self):
+        pass
+
+
+def test_a_rejected_track_is_asked_about_again_once_its_face_is_sharper():
+    # Held-out clip 7188: a person 9 m away, first seen blurred (2.3 px, a 98 px box over the chest; 55 px sharp),
+    # was rejected twice and never shown, so the rack onto them was read as the other person going soft.
+    # Rejection now sets a track aside until its face is sharper; a cloud or a cup in a still focus stays aside.
+    import cv2
+
+    from assistant.vision.faces import Detection
+    from assistant.vision.tracker import Track
+
+    sharp = np.zeros((180, 320, 3), np.uint8)
+    sharp[20:80:10, 100:160] = 255
+    sharp[:, 100:160:12] = 200
+    blurred = cv2.GaussianBlur(sharp, (0, 0), 4)
+    box = (100.0, 20.0, 60.0, 60.0)
+    track = Track(7, "", box, False, Detection(box, 0.8, ((118.0, 40.0), (142.0, 40.0))), 0.0)
+    nobody = PersonMask(np.zeros((90, 160), np.float32), (320, 180))
+    person = np.zeros((90, 160), np.float32)
+    person[10:90, 40:90] = 1.0
+    segmenter = _Scripted([nobody, nobody, PersonMask(person, (320, 180))])
+    witness = PersonWitness(segmenter, WitnessConfig(reject_after=2))
+    for frame in range(40):  # blurred: rejected twice, then left alone while it stays blurred
+        witness.look(blurred, [track], frame / 30)
+    assert segmenter.looks == 2 and 7 not in witness.vouched
+    witness.look(sharp, [track], 2.0)  # focus has come to it
+    assert segmenter.looks == 3 and 7 in witness.vouched
