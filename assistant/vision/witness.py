@@ -36,7 +36,10 @@ from assistant.vision.settings import WitnessConfig
 from assistant.vision.tracker import Track
 
 
-Verdict = Literal["person", "not a person", "no body yet"]
+Verdict = Literal["person", "not a person", "not yet"]
+
+TOO_BLURRED_PX = 6.0
+"""A face blurred more than this is not judged yet: the detector's box for it can be several times the face."""
 
 RELOOK_SHARPER_PX = 0.6
 """How much narrower a rejected face's blur must become (px) for it to be asked about again."""
@@ -80,7 +83,7 @@ class PersonWitness:
         self.vouched &= live
         self._rejections = {tid: n for tid, n in self._rejections.items() if tid in live}
         self._not_before = {tid: n for tid, n in self._not_before.items() if tid in live}
-        self._set_aside = {tid: w for tid, w in self._set_aside.items() if tid in live}
+        self._set_aside = {tid: b for tid, b in self._set_aside.items() if tid in live}
         self.bodies = {tid: seen for tid, seen in self.bodies.items() if tid in live}
         frame_size = (image.shape[1], image.shape[0])
         unvouched = [t for t in tracks if t.detection is not None and t.id not in self.vouched
@@ -112,7 +115,7 @@ class PersonWitness:
         if verdict == "person":
             self.vouched.add(track.id)
             self._rejections.pop(track.id, None)
-        elif verdict == "no body yet":
+        elif verdict == "not yet":
             self._not_before[track.id] = self._frame + self.config.body_every
         else:
             rejections = self._rejections.get(track.id, 0) + 1
@@ -137,13 +140,16 @@ class PersonWitness:
         A face blurred by more than ``body_check_max_blur_px`` is let off the body check: the detector puts
         a defocused face's box lower and larger, over the chin and chest, so nothing shows below it. Covered
         with no body under it is a wait, not a rejection (a face low in the picture, a person coming into
-        focus): the track is looked at again every ``body_every`` frames; a cup seldom grows a body.
+        focus): the track is looked at again every ``body_every`` frames; a cup seldom grows a body. So is
+        a face blurred past ``TOO_BLURRED_PX``, whose box is no guide to where the face is.
         """
+        if blur_px > TOO_BLURRED_PX:  # a lens parked far off: a 350 px box round a 70 px face
+            return "not yet"
         if mask.coverage(face) < self.config.min_coverage:
             return "not a person"
         if blur_px > self.config.body_check_max_blur_px:
             return "person"
-        return "person" if mask.reach_below(face) >= self.config.min_body_below else "no body yet"
+        return "person" if mask.reach_below(face) >= self.config.min_body_below else "not yet"
 
     def close(self) -> None:
         self.segmenter.close()

@@ -104,13 +104,14 @@ def test_a_face_with_no_body_under_it_waits_instead_of_being_rejected(segmenter)
     face = (60, 20, 20, 20)
     assert head_only.reach_below(face) == 0.0
     witness = PersonWitness(_KeepOpen(segmenter))
-    assert witness._verdict(head_only, face, 1.0) == "no body yet"
+    assert witness._verdict(head_only, face, 1.0) == "not yet"
     assert witness._verdict(head_only, face, 5.0) == "person"  # defocused: its box covers the chest
     with_shoulders = probability.copy()
     with_shoulders[40:60, 40:100] = 1.0
     assert PersonMask(with_shoulders, (160, 90)).reach_below(face) == pytest.approx(1.0)
     assert witness._verdict(PersonMask(with_shoulders, (160, 90)), face, 1.0) == "person"
     assert witness._verdict(PersonMask(np.zeros((90, 160), np.float32), (160, 90)), face, 5.0) == "not a person"
+    assert witness._verdict(head_only, face, 9.0) == "not yet"  # a lens parked far off: its box is no guide
 
 
 def test_a_blurred_person_whose_box_covers_the_chest_is_vouched_at_once(detectors, segmenter):
