@@ -108,10 +108,13 @@ class PersonWitness:
     def _vouch(self, image: np.ndarray, track: Track, frame_size: tuple[int, int]) -> None:
         assert track.detection is not None
         face = track.detection.pixel_box
+        blur_px = self._blur.measure(image, [face])[0]
         verdict: Verdict = "not a person"
-        if track.detection.plausible:
+        if track.detection.plausible and blur_px > TOO_BLURRED_PX:  # no mask needed to say so: spare it
+            verdict = "not yet"
+        elif track.detection.plausible:
             mask = self.segmenter.segment(image, region_around_face(face, frame_size))
-            verdict = self._verdict(mask, face, self._blur.measure(image, [face])[0])
+            verdict = self._verdict(mask, face, blur_px)
         if verdict == "person":
             self.vouched.add(track.id)
             self._rejections.pop(track.id, None)
@@ -120,7 +123,7 @@ class PersonWitness:
         else:
             rejections = self._rejections.get(track.id, 0) + 1
             if rejections >= self.config.reject_after:
-                self._set_aside[track.id] = self._blur.measure(image, [face])[0]
+                self._set_aside[track.id] = blur_px
                 rejections = 0
             self._rejections[track.id] = rejections
 
